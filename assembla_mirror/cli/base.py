@@ -1,0 +1,101 @@
+"""The ``mirror`` click group and the option decorators its commands share.
+
+Commands live in sibling modules (one per concern) and register themselves on
+:data:`cli`. A command body only parses options, calls the library and renders
+the result; errors derived from :class:`~assembla_mirror.errors.MirrorError`
+become a one-line message and exit status 1 (2 for usage errors, as click does).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from assembla_mirror import __version__
+from assembla_mirror.config import DEFAULT_DB_PATH, ClientSettings
+from assembla_mirror.errors import ConfigError, MirrorError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class MirrorGroup(click.Group):
+    """A click group that turns library errors into clean messages instead of tracebacks."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            raise click.UsageError(str(exc), ctx) from None
+        except MirrorError as exc:
+            raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            click.echo("Interrupted; everything committed so far is kept.", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=MirrorGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mirror")
+def cli() -> None:
+    """Keep a local, normalized SQLite mirror of an Assembla account.
+
+    Credentials come from the environment (ASSEMBLA_API_KEY and
+    ASSEMBLA_API_SECRET, or ASSEMBLA_ACCESS_TOKEN) or from `mirror auth`,
+    never from the command line.
+    """
+
+
+def api_options(func: F) -> F:
+    """Add --api-url, --legacy-url and --rate-limit; the command receives ``settings``."""
+
+    @click.option(
+        "--api-url",
+        metavar="URL",
+        help="Assembla API base URL [env ASSEMBLA_API_URL; default https://api.assembla.com].",
+    )
+    @click.option(
+        "--legacy-url",
+        metavar="URL",
+        help="Legacy XML host for time logs [env ASSEMBLA_LEGACY_URL; default https://www.assembla.com].",
+    )
+    @click.option(
+        "--rate-limit",
+        metavar="PER_MINUTE/PER_SECOND",
+        help="Client-side pacing, or 'off' [env ASSEMBLA_RATE_LIMIT; default 240/20].",
+    )
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any,
+        api_url: str | None,
+        legacy_url: str | None,
+        rate_limit: str | None,
+        **kwargs: Any,
+    ) -> Any:
+        settings = ClientSettings.from_env(
+            api_url=api_url, legacy_url=legacy_url, rate_limit=rate_limit
+        )
+        return func(*args, settings=settings, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def db_option(func: F) -> F:
+    """Add --db PATH (env ASSEMBLA_MIRROR_DB, default assembla.db); the command receives ``db``."""
+    return click.option(
+        "--db",
+        "db",
+        envvar="ASSEMBLA_MIRROR_DB",
+        default=DEFAULT_DB_PATH,
+        show_default=True,
+        type=click.Path(dir_okay=False),
+        help="SQLite file of the mirror [env ASSEMBLA_MIRROR_DB].",
+    )(func)
+
+
+def quiet_option(func: F) -> F:
+    """Add -q/--quiet; the command receives ``quiet``."""
+    return click.option(
+        "-q", "--quiet", is_flag=True, help="No progress display (it is off anyway when piped)."
+    )(func)

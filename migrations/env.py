@@ -1,0 +1,58 @@
+"""Alembic environment for the mirror's SQLite schema.
+
+The application passes its open connection in ``config.attributes["connection"]``
+(see :func:`assembla_mirror.db.migrate`). From the command line the database is
+``-x db=PATH``, else ``$ASSEMBLA_MIRROR_DB``, else ``assembla.db``; never a URL
+in ``alembic.ini``.
+"""
+
+from __future__ import annotations
+
+import os
+from logging.config import fileConfig
+from typing import Any
+
+from alembic import context
+from sqlalchemy import Connection, create_engine
+
+from assembla_mirror.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Leave full-text-search virtual tables (``*_fts``) and their shadow tables to their migration."""
+    return not (type_ == "table" and name is not None and ("_fts_" in name or name.endswith("_fts")))
+
+
+def run_with(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=True,
+        include_name=include_name,
+        compare_type=True,
+        user_module_prefix="assembla_mirror.types.",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def database_url() -> str:
+    path = context.get_x_argument(as_dictionary=True).get("db") or os.environ.get(
+        "ASSEMBLA_MIRROR_DB", "assembla.db"
+    )
+    return f"sqlite:///{path}"
+
+
+connection = config.attributes.get("connection")
+if connection is not None:
+    run_with(connection)
+else:
+    if config.config_file_name is not None:
+        fileConfig(config.config_file_name, disable_existing_loggers=False)
+    engine = create_engine(database_url())
+    with engine.connect() as conn:
+        run_with(conn)
+    engine.dispose()
