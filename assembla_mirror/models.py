@@ -25,7 +25,7 @@ from assembla_mirror.types import ISODate, UTCDateTime
 # Deterministic constraint names: SQLite batch migrations can only drop or
 # alter a constraint Alembic can name.
 NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_N_label)s",
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
     "ck": "ck_%(table_name)s_%(constraint_name)s",
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
@@ -37,7 +37,11 @@ class Base(DeclarativeBase):
     """Declarative base carrying the naming convention."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime(), date: ISODate(), str: String()}
+    type_annotation_map = {  # noqa: RUF012 (SQLAlchemy reads this class attribute)
+        datetime: UTCDateTime(),
+        date: ISODate(),
+        str: String(),
+    }
 
 
 def space_fk() -> Mapped[str]:
@@ -84,7 +88,7 @@ class User(Base):
 
 
 class UserRole(Base):
-    """A user's membership of a space: role watcher/member/owner, status 1 invited/2 accepted/3 removed."""
+    """Membership of a space: role watcher/member/owner; status 1 invited, 2 accepted, 3 removed."""
 
     __tablename__ = "user_roles"
 
@@ -231,9 +235,7 @@ class TicketComment(Base):
     __tablename__ = "ticket_comments"
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    ticket_id: Mapped[int] = mapped_column(
-        ForeignKey("tickets.id", ondelete="CASCADE"), index=True
-    )
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     space_id: Mapped[str | None] = mapped_column(index=True)
     user_id: Mapped[str | None] = mapped_column(index=True)
     user_name: Mapped[str | None]
@@ -245,7 +247,7 @@ class TicketComment(Base):
 
 
 class Task(Base):
-    """A time entry: ``hours`` spent by ``user_id`` in a space, optionally on a ticket (global id)."""
+    """A time entry: ``hours`` spent by ``user_id`` in a space, maybe on a ticket (global id)."""
 
     __tablename__ = "tasks"
 

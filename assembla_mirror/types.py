@@ -38,7 +38,9 @@ class UTCDateTime(TypeDecorator[datetime]):
             return value
         if isinstance(value, datetime):
             return format_utc(value)
-        raise TypeError(f"UTCDateTime expects a datetime or stored text, got {type(value).__name__}")
+        raise TypeError(
+            f"UTCDateTime expects a datetime or stored text, got {type(value).__name__}"
+        )
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:

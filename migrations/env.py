@@ -13,8 +13,9 @@ from logging.config import fileConfig
 from typing import Any
 
 from alembic import context
-from sqlalchemy import Connection, create_engine
+from sqlalchemy import Connection
 
+from assembla_mirror.db import create_sqlite_engine
 from assembla_mirror.models import Base
 
 config = context.config
@@ -22,8 +23,10 @@ target_metadata = Base.metadata
 
 
 def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
-    """Leave full-text-search virtual tables (``*_fts``) and their shadow tables to their migration."""
-    return not (type_ == "table" and name is not None and ("_fts_" in name or name.endswith("_fts")))
+    """Leave full-text-search tables (``*_fts`` and their shadow tables) to their migration."""
+    return not (
+        type_ == "table" and name is not None and ("_fts_" in name or name.endswith("_fts"))
+    )
 
 
 def run_with(connection: Connection) -> None:
@@ -33,17 +36,18 @@ def run_with(connection: Connection) -> None:
         render_as_batch=True,
         include_name=include_name,
         compare_type=True,
+        # Our engines emit real BEGINs (see assembla_mirror.db), so DDL is transactional.
+        transactional_ddl=True,
         user_module_prefix="assembla_mirror.types.",
     )
     with context.begin_transaction():
         context.run_migrations()
 
 
-def database_url() -> str:
-    path = context.get_x_argument(as_dictionary=True).get("db") or os.environ.get(
+def database_path() -> str:
+    return context.get_x_argument(as_dictionary=True).get("db") or os.environ.get(
         "ASSEMBLA_MIRROR_DB", "assembla.db"
     )
-    return f"sqlite:///{path}"
 
 
 connection = config.attributes.get("connection")
@@ -52,7 +56,10 @@ if connection is not None:
 else:
     if config.config_file_name is not None:
         fileConfig(config.config_file_name, disable_existing_loggers=False)
-    engine = create_engine(database_url())
+    engine = create_sqlite_engine(database_path())
     with engine.connect() as conn:
+        # As in assembla_mirror.db.migrate: batch table rebuilds must not cascade.
+        conn.exec_driver_sql("PRAGMA foreign_keys = OFF")
         run_with(conn)
+        conn.commit()
     engine.dispose()

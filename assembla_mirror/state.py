@@ -1,0 +1,232 @@
+"""Sync bookkeeping kept in the mirror itself: cursors, remembered options, run history, lock.
+
+Cursors live in ``sync_state`` and are written with the same connection (hence
+the same transaction) as the rows they cover, so the database can never claim
+more than it holds. The run lock is an OS advisory lock (``flock``) on the
+database file: the kernel releases it when the process dies, even by SIGKILL,
+and it does not interfere with SQLite's own locking, so readers are unaffected.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select
+from sqlalchemy.dialects.sqlite import insert
+
+from assembla_mirror.errors import LockedError
+from assembla_mirror.models import Base
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows has no flock; runs go unguarded there
+    fcntl = None  # type: ignore[assignment]
+
+ACCOUNT = ""  # space_id of account-wide resources in sync_state
+
+STATE_TABLE = Base.metadata.tables["sync_state"]
+META_TABLE = Base.metadata.tables["mirror_meta"]
+RUNS_TABLE = Base.metadata.tables["sync_runs"]
+
+
+def utc_now() -> datetime:
+    """The current time, aware, in UTC, to the second."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+@dataclass
+class ResourceState:
+    """One ``sync_state`` row: where a resource of a space (or the account) stands."""
+
+    resource: str
+    space_id: str = ACCOUNT
+    cursor: str | None = None
+    dirty: bool = False
+    walk_page: int | None = None
+    walk_top: str | None = None
+    synced_at: datetime | None = None
+    reconciled_at: datetime | None = None
+
+
+def load_state(conn: Connection, resource: str, space_id: str = ACCOUNT) -> ResourceState:
+    """The stored state of ``resource`` in ``space_id`` (a fresh one if never synced)."""
+    table = STATE_TABLE
+    row = (
+        conn.execute(
+            select(table).where(table.c.resource == resource, table.c.space_id == space_id)
+        )
+        .mappings()
+        .first()
+    )
+    return ResourceState(resource, space_id) if row is None else ResourceState(**row)
+
+
+def load_states(conn: Connection, resource: str) -> dict[str, ResourceState]:
+    """Every stored state of ``resource``, by space id."""
+    table = STATE_TABLE
+    rows = conn.execute(select(table).where(table.c.resource == resource)).mappings()
+    return {row["space_id"]: ResourceState(**row) for row in rows}
+
+
+def save_state(conn: Connection, state: ResourceState) -> None:
+    """Write ``state`` (insert or replace) in the caller's transaction."""
+    values = {
+        "resource": state.resource,
+        "space_id": state.space_id,
+        "cursor": state.cursor,
+        "dirty": state.dirty,
+        "walk_page": state.walk_page,
+        "walk_top": state.walk_top,
+        "synced_at": state.synced_at,
+        "reconciled_at": state.reconciled_at,
+    }
+    statement = insert(STATE_TABLE).values(values)
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=["resource", "space_id"],
+            set_={
+                key: statement.excluded[key]
+                for key in values
+                if key not in ("resource", "space_id")
+            },
+        )
+    )
+
+
+def mark_dirty(conn: Connection, resource: str, space_id: str) -> None:
+    """Flag that activity showed a change ``resource`` of ``space_id`` has not fetched yet."""
+    state = load_state(conn, resource, space_id)
+    if not state.dirty:
+        state.dirty = True
+        save_state(conn, state)
+
+
+def delete_states(conn: Connection, space_id: str) -> None:
+    """Forget every cursor of a space (it left the mirror)."""
+    conn.execute(STATE_TABLE.delete().where(STATE_TABLE.c.space_id == space_id))
+
+
+def get_meta(conn: Connection, key: str) -> str | None:
+    """A remembered fact about the mirror (``None`` when unset)."""
+    table = META_TABLE
+    return conn.execute(select(table.c.value).where(table.c.key == key)).scalar_one_or_none()
+
+
+def set_meta(conn: Connection, key: str, value: str | None) -> None:
+    """Remember (or with ``None`` forget) a fact about the mirror."""
+    table = META_TABLE
+    if value is None:
+        conn.execute(table.delete().where(table.c.key == key))
+        return
+    statement = insert(table).values(key=key, value=value)
+    conn.execute(statement.on_conflict_do_update(index_elements=["key"], set_={"value": value}))
+
+
+# --- run history ---------------------------------------------------------------
+
+
+def start_run(engine: Engine, mode: str, options: dict[str, Any]) -> int:
+    """Record a run as ``running``; earlier ``running`` rows died without ending, so mark
+    them ``interrupted`` (the caller holds the lock, so none of them is alive)."""
+    table = RUNS_TABLE
+    with engine.begin() as conn:
+        conn.execute(
+            table.update().where(table.c.outcome == "running").values(outcome="interrupted")
+        )
+        result = conn.execute(
+            table.insert().values(
+                started_at=utc_now(),
+                outcome="running",
+                mode=mode,
+                requests=0,
+                rows_json="{}",
+                options_json=json.dumps(options, sort_keys=True),
+                warnings_json="[]",
+            )
+        )
+        key = result.inserted_primary_key
+    if key is None:  # pragma: no cover - SQLite always reports the rowid
+        raise RuntimeError("sync_runs insert returned no id")
+    return int(key[0])
+
+
+def finish_run(
+    engine: Engine,
+    run_id: int,
+    *,
+    outcome: str,
+    requests: int,
+    rows: dict[str, dict[str, int]],
+    warnings: list[str],
+    error: str | None = None,
+) -> None:
+    """Close the run record with its outcome, request count, row counts and warnings."""
+    table = RUNS_TABLE
+    with engine.begin() as conn:
+        conn.execute(
+            table.update()
+            .where(table.c.id == run_id)
+            .values(
+                finished_at=utc_now(),
+                outcome=outcome,
+                requests=requests,
+                rows_json=json.dumps(rows, sort_keys=True),
+                warnings_json=json.dumps(warnings[:1000], ensure_ascii=False),
+                error=error,
+            )
+        )
+
+
+def last_success(conn: Connection) -> datetime | None:
+    """When the last successful run started, if any."""
+    table = RUNS_TABLE
+    value = conn.execute(
+        select(table.c.started_at)
+        .where(table.c.outcome == "success")
+        .order_by(table.c.started_at.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    return value if value is None else value.replace(tzinfo=UTC)
+
+
+# --- lock --------------------------------------------------------------------------
+
+
+class SyncLock:
+    """Exclusive, non-blocking lock on a mirror file for the duration of a sync."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._fd: int | None = None
+
+    def __enter__(self) -> SyncLock:
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        if fcntl is not None:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(self._fd)
+                self._fd = None
+                raise LockedError(
+                    f"another `mirror sync` is already running on {self.path}; "
+                    "wait for it to finish (readers are not affected)"
+                ) from None
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._fd is not None:
+            if fcntl is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None

@@ -1,0 +1,263 @@
+"""Idempotent writes of normalized rows into the mirror (no HTTP here).
+
+All functions take a SQLAlchemy ``Connection`` that is already inside the
+transaction the caller commits, so a page of rows, its dependent rows and the
+cursor that covers them land together or not at all.
+
+An upsert first reads the stored ``raw_json`` of the page's keys: rows whose
+payload is unchanged are not written at all (a no-change re-sync writes
+nothing), new keys are inserted, changed ones updated. Every write is counted
+per table in a :class:`ChangeCounter` for the run's summary and ``sync_runs``.
+Deleting a row deletes what hangs off it (foreign keys cascade); the counts
+name the rows deleted directly.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection
+
+from assembla_mirror.normalize import TICKET_CUSTOM_FIELDS_COLUMNS, Row, TableSpec, dump_json
+
+# SQLite allows 32766 bound variables per statement; stay well below.
+CHUNK = 500
+
+
+@dataclass
+class TableCounts:
+    """Rows inserted, updated and deleted in one table."""
+
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+
+    def total(self) -> int:
+        """All rows written."""
+        return self.inserted + self.updated + self.deleted
+
+
+@dataclass
+class ChangeCounter:
+    """Per-table :class:`TableCounts` of a run."""
+
+    tables: dict[str, TableCounts] = field(default_factory=dict)
+
+    def add(self, table: str, *, inserted: int = 0, updated: int = 0, deleted: int = 0) -> None:
+        """Add to the counts of ``table``."""
+        counts = self.tables.setdefault(table, TableCounts())
+        counts.inserted += inserted
+        counts.updated += updated
+        counts.deleted += deleted
+
+    def as_dict(self) -> dict[str, dict[str, int]]:
+        """JSON-ready ``{table: {"inserted": n, "updated": n, "deleted": n}}``."""
+        return {
+            table: {"inserted": c.inserted, "updated": c.updated, "deleted": c.deleted}
+            for table, c in sorted(self.tables.items())
+        }
+
+
+def quote(name: str) -> str:
+    """Quote an identifier (column names such as ``order`` are SQL keywords)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _placeholders(count: int) -> str:
+    return ",".join("?" * count)
+
+
+def upsert_sql(table: str, columns: Sequence[str], key: Sequence[str]) -> str:
+    """``INSERT ... ON CONFLICT (key) DO UPDATE`` for all non-key columns."""
+    updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in columns if c not in key)
+    return (
+        f"INSERT INTO {quote(table)} ({', '.join(map(quote, columns))}) "
+        f"VALUES ({_placeholders(len(columns))}) "
+        f"ON CONFLICT ({', '.join(map(quote, key))}) DO UPDATE SET {updates}"
+    )
+
+
+def upsert(
+    conn: Connection, spec: TableSpec, rows: Sequence[Row], counter: ChangeCounter
+) -> list[Row]:
+    """Insert new rows and update changed ones of a single-key table; return those written.
+
+    Rows are compared on ``raw_json``; duplicates of a key within ``rows`` keep
+    the last occurrence.
+    """
+    if not rows:
+        return []
+    (key,) = spec.key
+    columns = spec.columns
+    key_at, raw_at = columns.index(key), columns.index("raw_json")
+    unique = list({row[key_at]: row for row in rows}.values())
+    stored: dict[Any, str] = {}
+    for part in _chunks([row[key_at] for row in unique]):
+        stored.update(
+            conn.exec_driver_sql(
+                f"SELECT {quote(key)}, raw_json FROM {quote(spec.table)} "
+                f"WHERE {quote(key)} IN ({_placeholders(len(part))})",
+                tuple(part),
+            ).fetchall()
+        )
+    changed = [row for row in unique if stored.get(row[key_at]) != row[raw_at]]
+    if changed:
+        conn.exec_driver_sql(upsert_sql(spec.table, columns, spec.key), changed)
+        inserted = sum(1 for row in changed if row[key_at] not in stored)
+        counter.add(spec.table, inserted=inserted, updated=len(changed) - inserted)
+    return changed
+
+
+def replace_ticket_custom_fields(
+    conn: Connection, ticket_ids: Sequence[int], rows: Sequence[Row], counter: ChangeCounter
+) -> None:
+    """Make the stored custom field values of ``ticket_ids`` exactly ``rows``."""
+    if not ticket_ids:
+        return
+    table = "ticket_custom_fields"
+    columns = TICKET_CUSTOM_FIELDS_COLUMNS
+    stored: dict[tuple[Any, Any], Row] = {}
+    for part in _chunks(list(ticket_ids)):
+        for row in conn.exec_driver_sql(
+            f"SELECT {', '.join(map(quote, columns))} FROM {table} "
+            f"WHERE ticket_id IN ({_placeholders(len(part))})",
+            tuple(part),
+        ):
+            stored[(row[0], row[1])] = tuple(row)
+    wanted = {(row[0], row[1]): row for row in rows}
+    gone = [key for key in stored if key not in wanted]
+    written = [row for key, row in wanted.items() if stored.get(key) != row]
+    if gone:
+        conn.exec_driver_sql(f"DELETE FROM {table} WHERE ticket_id = ? AND title = ?", gone)
+    if written:
+        conn.exec_driver_sql(upsert_sql(table, columns, ("ticket_id", "title")), written)
+    inserted = sum(1 for row in written if (row[0], row[1]) not in stored)
+    counter.add(table, inserted=inserted, updated=len(written) - inserted, deleted=len(gone))
+
+
+def delete_keys(
+    conn: Connection, table: str, key: str, values: Iterable[Any], counter: ChangeCounter
+) -> int:
+    """Delete the rows of ``table`` whose ``key`` is in ``values``; return how many went."""
+    deleted = 0
+    for part in _chunks(list(values)):
+        result = conn.exec_driver_sql(
+            f"DELETE FROM {quote(table)} WHERE {quote(key)} IN ({_placeholders(len(part))})",
+            tuple(part),
+        )
+        deleted += result.rowcount
+    if deleted:
+        counter.add(table, deleted=deleted)
+    return deleted
+
+
+def delete_missing(
+    conn: Connection,
+    table: str,
+    key: str,
+    scope: dict[str, Any],
+    seen: Iterable[Any],
+    counter: ChangeCounter,
+) -> list[Any]:
+    """Delete rows of ``table`` matching ``scope`` whose ``key`` is not in ``seen``.
+
+    Returns the deleted keys. Used after a complete listing (a space's roles,
+    statuses, milestones; a reconciliation's ticket ids) to drop what upstream removed.
+    """
+    missing = missing_keys(conn, table, key, scope, seen)
+    delete_keys(conn, table, key, missing, counter)
+    return missing
+
+
+def missing_keys(
+    conn: Connection, table: str, key: str, scope: dict[str, Any], seen: Iterable[Any]
+) -> list[Any]:
+    """Keys of ``table`` rows matching ``scope`` that are not in ``seen``."""
+    where = " AND ".join(f"{quote(column)} = ?" for column in scope) or "1"
+    stored = conn.exec_driver_sql(
+        f"SELECT {quote(key)} FROM {quote(table)} WHERE {where}", tuple(scope.values())
+    )
+    seen_set = set(seen)
+    return [row[0] for row in stored if row[0] not in seen_set]
+
+
+def relink_custom_fields(conn: Connection, space_id: str, counter: ChangeCounter) -> None:
+    """Bring stored ticket values in line with the space's current custom fields.
+
+    A renamed field keeps its id, so values linked to it take the new title (and
+    the tickets' ``raw_json`` the new key, in place, as a fresh fetch would show
+    it); values whose title was unknown are linked once a field of that title exists.
+    """
+    renamed = conn.exec_driver_sql(
+        "SELECT DISTINCT v.title, c.title FROM ticket_custom_fields AS v "
+        "JOIN custom_fields AS c ON c.id = v.custom_field_id "
+        "WHERE c.space_id = ? AND v.title != c.title",
+        (space_id,),
+    ).fetchall()
+    for old, new in renamed:
+        rewrite_custom_field_key(conn, space_id, old, new, counter)
+    relinked = conn.exec_driver_sql(
+        "UPDATE ticket_custom_fields SET custom_field_id = ("
+        " SELECT c.id FROM custom_fields AS c JOIN tickets AS t ON t.space_id = c.space_id"
+        " WHERE t.id = ticket_custom_fields.ticket_id AND c.title = ticket_custom_fields.title)"
+        " WHERE custom_field_id IS NULL"
+        " AND ticket_id IN (SELECT id FROM tickets WHERE space_id = ?)",
+        (space_id,),
+    ).rowcount
+    if relinked:
+        counter.add("ticket_custom_fields", updated=relinked)
+
+
+def rewrite_custom_field_key(
+    conn: Connection, space_id: str, old: str, new: str | None, counter: ChangeCounter
+) -> None:
+    """Rename (or with ``new=None`` remove) a custom field key in a space's tickets.
+
+    Assembla renames the key in every ticket without bumping ``updated_at``, so
+    the mirror applies the same change to ``raw_json`` and the values table
+    instead of re-fetching every ticket.
+    """
+    tickets = conn.exec_driver_sql(
+        "SELECT id, raw_json FROM tickets WHERE space_id = ? AND id IN "
+        "(SELECT ticket_id FROM ticket_custom_fields WHERE title = ?)",
+        (space_id, old),
+    ).fetchall()
+    updates = []
+    for ticket_id, raw in tickets:
+        payload = json.loads(raw)
+        fields = payload.get("custom_fields")
+        if isinstance(fields, dict) and old in fields:
+            payload["custom_fields"] = {
+                (new if title == old else title): value
+                for title, value in fields.items()
+                if new is not None or title != old
+            }
+            updates.append((dump_json(payload), ticket_id))
+    if updates:
+        conn.exec_driver_sql("UPDATE tickets SET raw_json = ? WHERE id = ?", updates)
+        counter.add("tickets", updated=len(updates))
+    ids = [ticket_id for ticket_id, _ in tickets]
+    for part in _chunks(ids):
+        params = (old, *part)
+        marks = _placeholders(len(part))
+        if new is None:
+            result = conn.exec_driver_sql(
+                f"DELETE FROM ticket_custom_fields WHERE title = ? AND ticket_id IN ({marks})",
+                params,
+            )
+            counter.add("ticket_custom_fields", deleted=result.rowcount)
+        else:
+            result = conn.exec_driver_sql(
+                "UPDATE ticket_custom_fields SET title = ? "
+                f"WHERE title = ? AND ticket_id IN ({marks})",
+                (new, *params),
+            )
+            counter.add("ticket_custom_fields", updated=result.rowcount)
