@@ -43,7 +43,9 @@ class ApiError(MirrorError):
     carries credentials or secret query parameters.
     """
 
-    def __init__(self, message: str, *, method: str = "", path: str = "", status: int | None = None):
+    def __init__(
+        self, message: str, *, method: str = "", path: str = "", status: int | None = None
+    ):
         super().__init__(message)
         self.method = method
         self.path = path
@@ -65,7 +67,9 @@ class ResponseFormatError(ApiError):
 class DataError(MirrorError):
     """A record from the API that cannot be stored; the message names the record and field."""
 
-    def __init__(self, message: str, *, entity: str = "", record_id: object = None, field: str = ""):
+    def __init__(
+        self, message: str, *, entity: str = "", record_id: object = None, field: str = ""
+    ):
         super().__init__(message)
         self.entity = entity
         self.record_id = record_id
