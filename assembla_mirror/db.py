@@ -82,6 +82,18 @@ def create_sqlite_engine(path: str | Path) -> Engine:
     return engine
 
 
+def open_readonly(path: str | Path) -> Engine:
+    """An engine that can only read ``path`` (for ``--dry-run``): no pragma, no migration."""
+    uri = f"file:{Path(path).resolve()}?mode=ro"
+    engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True))
+    event.listen(engine, "connect", _on_connect_readonly)
+    return engine
+
+
+def _on_connect_readonly(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+    dbapi_connection.execute("PRAGMA query_only = ON")
+
+
 def current_revision(engine: Engine) -> str | None:
     """The schema revision stamped in the database, or None for a new/empty file."""
     with engine.connect() as connection:

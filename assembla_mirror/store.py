@@ -66,7 +66,8 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    """Consecutive slices of at most ``size`` values."""
     for start in range(0, len(values), size):
         yield values[start : start + size]
 
@@ -100,7 +101,7 @@ def upsert(
     key_at, raw_at = columns.index(key), columns.index("raw_json")
     unique = list({row[key_at]: row for row in rows}.values())
     stored: dict[Any, str] = {}
-    for part in _chunks([row[key_at] for row in unique]):
+    for part in chunks([row[key_at] for row in unique]):
         stored.update(
             conn.exec_driver_sql(
                 f"SELECT {quote(key)}, raw_json FROM {quote(spec.table)} "
@@ -125,7 +126,7 @@ def replace_ticket_custom_fields(
     table = "ticket_custom_fields"
     columns = TICKET_CUSTOM_FIELDS_COLUMNS
     stored: dict[tuple[Any, Any], Row] = {}
-    for part in _chunks(list(ticket_ids)):
+    for part in chunks(list(ticket_ids)):
         for row in conn.exec_driver_sql(
             f"SELECT {', '.join(map(quote, columns))} FROM {table} "
             f"WHERE ticket_id IN ({_placeholders(len(part))})",
@@ -148,7 +149,7 @@ def delete_keys(
 ) -> int:
     """Delete the rows of ``table`` whose ``key`` is in ``values``; return how many went."""
     deleted = 0
-    for part in _chunks(list(values)):
+    for part in chunks(list(values)):
         result = conn.exec_driver_sql(
             f"DELETE FROM {quote(table)} WHERE {quote(key)} IN ({_placeholders(len(part))})",
             tuple(part),
@@ -245,7 +246,7 @@ def rewrite_custom_field_key(
         conn.exec_driver_sql("UPDATE tickets SET raw_json = ? WHERE id = ?", updates)
         counter.add("tickets", updated=len(updates))
     ids = [ticket_id for ticket_id, _ in tickets]
-    for part in _chunks(ids):
+    for part in chunks(ids):
         params = (old, *part)
         marks = _placeholders(len(part))
         if new is None:

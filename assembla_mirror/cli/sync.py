@@ -1,0 +1,282 @@
+"""``mirror sync``, ``mirror status``, ``mirror demo`` and ``mirror db``."""
+
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import click
+
+from assembla_mirror.cli.base import api_options, cli, db_option, quiet_option
+from assembla_mirror.cli.progress import TerminalProgress, format_duration
+from assembla_mirror.cli.render import table
+from assembla_mirror.config import ClientSettings
+from assembla_mirror.db import current_revision, head_revision, open_db
+from assembla_mirror.demo import run_demo
+from assembla_mirror.status import mirror_status
+from assembla_mirror.sync import SyncOptions, SyncReport, parse_only, sync
+from assembla_mirror.sync.plan import SyncPlan, plan_sync
+from assembla_mirror.sync.progress import NullProgress, Progress
+
+
+def make_progress(quiet: bool) -> Progress:
+    """A live display on a terminal, nothing when piped or ``--quiet``."""
+    if quiet or not sys.stderr.isatty():
+        return NullProgress()
+    return TerminalProgress()
+
+
+def close_progress(progress: Progress) -> None:
+    if isinstance(progress, TerminalProgress):
+        progress.close()
+
+
+def echo_summary(report: SyncReport) -> None:
+    """The end-of-sync summary: rows per table, requests, seconds, warnings, notes."""
+    click.echo(
+        f"Synced {len(report.spaces)} space(s) in {report.seconds:.1f} s "
+        f"with {report.requests:,} requests ({report.mode})."
+    )
+    rows = []
+    for name, total in report.totals.items():
+        change = report.changes.get(name, {})
+        rows.append(
+            (
+                name,
+                total,
+                change.get("inserted", 0),
+                change.get("updated", 0),
+                change.get("deleted", 0),
+            )
+        )
+    click.echo(table(("table", "rows", "inserted", "updated", "deleted"), rows))
+    for note in report.notes:
+        click.echo(f"Note: {note}")
+    if report.warnings:
+        click.echo(f"{len(report.warnings)} warning(s); the first ones:", err=True)
+        for warning in report.warnings[:10]:
+            click.echo(f"  - {warning}", err=True)
+
+
+def echo_plan(plan: SyncPlan) -> None:
+    """Render a dry run: one line per space and resource, then the totals."""
+    click.echo(
+        table(
+            ("space", "resource", "mode", "requests", "note"),
+            [(i.space, i.resource, i.mode, i.requests, i.note) for i in plan.items],
+        )
+    )
+    seconds = plan.seconds_at_limit
+    pace = (
+        f"about {format_duration(seconds)} at the {plan.rate_limit} rate limit"
+        if seconds is not None
+        else "no pacing (rate limit off)"
+    )
+    click.echo(f"\nEstimated: {plan.requests:,} requests, {pace}.")
+    click.echo(f"The dry run itself made {plan.probe_requests} read requests and wrote nothing.")
+    for note in plan.notes:
+        click.echo(f"Note: {note}")
+
+
+@cli.command("sync")
+@db_option
+@api_options
+@click.option(
+    "--space",
+    "spaces",
+    multiple=True,
+    metavar="NAME|WIKI_NAME|ID",
+    help="Sync only this space (repeatable).",
+)
+@click.option(
+    "--only",
+    multiple=True,
+    metavar="RESOURCE[,...]",
+    help="Sync only these resources: events, users, user_roles, ticket_statuses, "
+    "custom_fields, milestones, tickets, comments, tasks, time_logs.",
+)
+@click.option("--full", is_flag=True, help="Refetch everything and reconcile deletions.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the plan (requests, time at the rate limit); write nothing.",
+)
+@click.option(
+    "--with",
+    "with_",
+    multiple=True,
+    type=click.Choice(["comments"]),
+    help="Also mirror comments (remembered).",
+)
+@click.option(
+    "--without",
+    multiple=True,
+    type=click.Choice(["comments"]),
+    help="Stop mirroring comments (remembered).",
+)
+@click.option(
+    "--reconcile-days",
+    type=click.FloatRange(min=0),
+    default=7,
+    show_default=True,
+    help="Reconcile deletions at least every N days.",
+)
+@quiet_option
+def sync_command(
+    db: str,
+    settings: ClientSettings,
+    spaces: tuple[str, ...],
+    only: tuple[str, ...],
+    full: bool,
+    dry_run: bool,
+    with_: tuple[str, ...],
+    without: tuple[str, ...],
+    reconcile_days: float,
+    quiet: bool,
+) -> None:
+    """Bring the mirror up to date: the first run fetches everything, later runs what changed."""
+    with_comments = True if "comments" in with_ else False if "comments" in without else None
+    options = SyncOptions(
+        db_path=Path(db),
+        spaces=spaces,
+        only=parse_only(only),
+        full=full,
+        with_comments=with_comments,
+        reconcile_every=timedelta(days=reconcile_days),
+    )
+    if dry_run:
+        echo_plan(plan_sync(options, settings))
+        return
+    progress = make_progress(quiet)
+    try:
+        report = sync(options, settings, progress=progress)
+    finally:
+        close_progress(progress)
+    if not quiet:
+        echo_summary(report)
+
+
+@cli.command("status")
+@db_option
+@click.option("--runs", default=5, show_default=True, help="How many recent runs to show.")
+def status_command(db: str, runs: int) -> None:
+    """Show the last runs, cursors, row counts and how stale the mirror is."""
+    status = mirror_status(db, runs=runs)
+    age = status.staleness_seconds
+    click.echo(f"Mirror {status.path} of account {status.account or '(not synced yet)'}")
+    click.echo(
+        "Last successful sync: "
+        + (
+            f"{status.last_success:%Y-%m-%d %H:%M} UTC ({format_duration(age)} ago)"
+            if age is not None
+            else "never"
+        )
+    )
+    click.echo(f"Comments mirrored: {'yes' if status.with_comments else 'no'}\n")
+    click.echo(
+        table(
+            ("run", "started (UTC)", "outcome", "mode", "requests", "rows written", "error"),
+            [
+                (
+                    run["id"],
+                    f"{run['started_at']:%Y-%m-%d %H:%M:%S}",
+                    run["outcome"],
+                    run["mode"],
+                    run["requests"],
+                    sum(sum(c.values()) for c in run["rows"].values()),
+                    (run["error"] or "")[:60],
+                )
+                for run in status.runs
+            ],
+        )
+    )
+    click.echo()
+    click.echo(
+        table(
+            ("resource", "space", "cursor (UTC)", "pending", "synced", "reconciled"),
+            [
+                (
+                    row["resource"],
+                    row["space_name"] or row["space_id"] or "(account)",
+                    row["cursor"],
+                    "yes" if row["dirty"] or row["walk_page"] else "",
+                    (row["synced_at"] or "")[:16],
+                    (row["reconciled_at"] or "")[:16],
+                )
+                for row in status.cursors
+            ],
+        )
+    )
+    click.echo()
+    click.echo(table(("table", "rows"), list(status.totals.items())))
+
+
+@cli.command("demo")
+@click.option(
+    "--db",
+    default="demo.db",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="Where to write the demo mirror.",
+)
+@click.option(
+    "--scale",
+    default="demo",
+    show_default=True,
+    help="Simulator scale preset (tiny, small, demo, large).",
+)
+@quiet_option
+def demo_command(db: str, scale: str, quiet: bool) -> None:
+    """Sync the bundled Assembla simulator's demo account and show what the mirror answers."""
+    progress = make_progress(quiet)
+    try:
+        demo = run_demo(db, scale=scale, progress=progress)
+    finally:
+        close_progress(progress)
+    echo_summary(demo.sync)
+    click.echo("\nHours per space (view hours_by_space):")
+    click.echo(
+        table(("space", "hours", "entries"), [tuple(r.values()) for r in demo.hours_by_space])
+    )
+    click.echo("\nOpen tickets by status (view open_tickets_by_status):")
+    click.echo(
+        table(("status", "tickets"), [tuple(r.values()) for r in demo.open_tickets_by_status])
+    )
+    click.echo(
+        f"""
+Open the mirror yourself:
+  sqlite3 {db} "SELECT * FROM hours_by_space"
+  pip install 'assembla-mirror[datasette]' && datasette {db}
+  python -c "import pandas, sqlite3; \\
+    print(pandas.read_sql('SELECT * FROM hours_by_space', sqlite3.connect('{db}')))"
+"""
+    )
+
+
+@cli.group("db")
+def db_group() -> None:
+    """Inspect or upgrade the mirror's schema (every command upgrades on open anyway)."""
+
+
+@db_group.command("upgrade")
+@db_option
+def db_upgrade(db: str) -> None:
+    """Upgrade the database to the newest schema (backing it up first)."""
+    engine = open_db(db)
+    click.echo(f"{db} is at schema revision {current_revision(engine)} (head).")
+    engine.dispose()
+
+
+@db_group.command("current")
+@db_option
+def db_current(db: str) -> None:
+    """Show the database's schema revision without changing anything."""
+    if not Path(db).is_file():
+        raise click.ClickException(f"no mirror at {db}")
+    engine = open_db(db, upgrade=False)
+    revision = current_revision(engine)
+    engine.dispose()
+    head = head_revision()
+    state = "up to date" if revision == head else f"behind head {head}"
+    click.echo(f"{db}: schema revision {revision} ({state})")

@@ -1,0 +1,82 @@
+"""What ``mirror status`` shows: recent runs, cursors, row counts and staleness."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from assembla_mirror.db import open_db
+from assembla_mirror.errors import ConfigError
+from assembla_mirror.state import get_meta, last_success, utc_now
+from assembla_mirror.sync.engine import table_totals
+
+
+@dataclass
+class MirrorStatus:
+    """A snapshot of a mirror's bookkeeping."""
+
+    path: Path
+    account: str | None
+    with_comments: bool
+    last_success: datetime | None
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    cursors: list[dict[str, Any]] = field(default_factory=list)
+    totals: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def staleness_seconds(self) -> float | None:
+        """Seconds since the last successful sync started (None if never)."""
+        if self.last_success is None:
+            return None
+        return (utc_now() - self.last_success).total_seconds()
+
+
+def mirror_status(path: str | Path, *, runs: int = 10) -> MirrorStatus:
+    """Read the status of the mirror at ``path`` (which must exist)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"no mirror at {path}; create it with `mirror sync --db {path}`")
+    engine = open_db(path)
+    try:
+        with engine.connect() as conn:
+            recent = [
+                {
+                    "id": row.id,
+                    "started_at": row.started_at,
+                    "finished_at": row.finished_at,
+                    "outcome": row.outcome,
+                    "mode": row.mode,
+                    "requests": row.requests,
+                    "rows": json.loads(row.rows_json or "{}"),
+                    "warnings": len(json.loads(row.warnings_json or "[]")),
+                    "error": row.error,
+                }
+                for row in conn.exec_driver_sql(
+                    "SELECT id, started_at, finished_at, outcome, mode, requests, rows_json, "
+                    "warnings_json, error FROM sync_runs ORDER BY id DESC LIMIT ?",
+                    (runs,),
+                )
+            ]
+            cursors = [
+                dict(row._mapping)
+                for row in conn.exec_driver_sql(
+                    "SELECT s.resource, s.space_id, sp.name AS space_name, s.cursor, s.dirty, "
+                    "s.walk_page, s.synced_at, s.reconciled_at FROM sync_state AS s "
+                    "LEFT JOIN spaces AS sp ON sp.id = s.space_id ORDER BY s.resource, sp.name"
+                )
+            ]
+            status = MirrorStatus(
+                path=path,
+                account=get_meta(conn, "caller_login"),
+                with_comments=get_meta(conn, "with_comments") == "1",
+                last_success=last_success(conn),
+                runs=recent,
+                cursors=cursors,
+            )
+        status.totals = table_totals(engine)
+        return status
+    finally:
+        engine.dispose()

@@ -1,0 +1,76 @@
+"""The account step of a sync: who the caller is, which spaces exist, which are selected."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection
+
+from assembla_mirror import normalize as n
+from assembla_mirror import store
+from assembla_mirror.errors import ConfigError, DataError
+from assembla_mirror.state import delete_states, get_meta, set_meta
+from assembla_mirror.sync.config import caller_owns
+from assembla_mirror.sync.context import SpaceInfo, SyncContext
+
+
+def check_caller(conn: Connection, me: dict[str, Any]) -> str:
+    """Return the caller's id; refuse a mirror that holds another account's data."""
+    try:
+        row = n.to_row(n.USERS, me)
+    except DataError as exc:
+        raise DataError(f"GET /v1/user returned an unusable user: {exc}") from None
+    caller_id, login = row[0], row[1]
+    owner = get_meta(conn, "caller_id")
+    if owner is not None and owner != caller_id:
+        raise ConfigError(
+            f"this mirror holds the account of {get_meta(conn, 'caller_login')!r}, but the "
+            f"credentials belong to {login!r}; use another --db for a second account"
+        )
+    set_meta(conn, "caller_id", caller_id)
+    set_meta(conn, "caller_login", login)
+    store.upsert(conn, n.USERS, [row], store.ChangeCounter())
+    return str(caller_id)
+
+
+def write_spaces(ctx: SyncContext, conn: Connection, items: list[Any]) -> None:
+    """Store the caller's spaces; drop spaces the caller no longer has (and all under them)."""
+    rows = ctx.rows(n.SPACES, [item for item in items if isinstance(item, dict)])
+    store.upsert(conn, n.SPACES, rows, ctx.counter)
+    seen = {row[0] for row in rows}
+    for space_id in store.delete_missing(conn, "spaces", "id", {}, seen, ctx.counter):
+        delete_states(conn, space_id)
+    known = conn.exec_driver_sql("SELECT id, name, wiki_name, has_ticket_tool FROM spaces")
+    all_spaces = {
+        space_id: SpaceInfo(
+            space_id,
+            name,
+            wiki_name,
+            caller_owns(conn, space_id, ctx.caller_id),
+            None if tool is None else bool(tool),  # SQLite hands back 0/1
+        )
+        for space_id, name, wiki_name, tool in known
+    }
+    ctx.spaces = select_spaces(all_spaces, ctx.options.spaces)
+
+
+def select_spaces(spaces: dict[str, SpaceInfo], wanted: tuple[str, ...]) -> dict[str, SpaceInfo]:
+    """The spaces ``--space`` names (by id, wiki_name or name, case-insensitive); all if none."""
+    if not wanted:
+        return dict(spaces)
+    selected: dict[str, SpaceInfo] = {}
+    for name in wanted:
+        folded = name.casefold()
+        matches = [
+            info
+            for info in spaces.values()
+            if folded
+            in (info.id.casefold(), (info.wiki_name or "").casefold(), info.name.casefold())
+        ]
+        if not matches:
+            available = ", ".join(sorted(info.wiki_name or info.name for info in spaces.values()))
+            raise ConfigError(f"no space matches {name!r}; the caller's spaces are: {available}")
+        if len(matches) > 1:
+            raise ConfigError(f"{name!r} matches several spaces; use its wiki_name or id")
+        selected[matches[0].id] = matches[0]
+    return selected

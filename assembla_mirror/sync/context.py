@@ -1,0 +1,174 @@
+"""Everything one sync run shares: options, connections, counters, the selected spaces."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from assembla_mirror.client import AssemblaClient
+from assembla_mirror.errors import DataError
+from assembla_mirror.normalize import Row, TableSpec, to_row
+from assembla_mirror.state import ResourceState, save_state, utc_now
+from assembla_mirror.store import ChangeCounter
+from assembla_mirror.sync.options import SyncOptions
+from assembla_mirror.sync.pipeline import Pipeline
+from assembla_mirror.sync.progress import Progress
+
+MAX_WARNINGS = 1000
+
+
+@dataclass
+class SpaceInfo:
+    """A space selected for this run, with what the sync needs to know about it."""
+
+    id: str
+    name: str
+    wiki_name: str | None
+    owned: bool = False
+    has_ticket_tool: bool | None = None
+
+
+@dataclass
+class SyncContext:
+    """Shared state of one run. Only the writer thread mutates it (fetch code reads)."""
+
+    options: SyncOptions
+    engine: Engine
+    client: AssemblaClient
+    pipeline: Pipeline
+    progress: Progress
+    caller_id: str
+    started: datetime = field(default_factory=utc_now)
+    counter: ChangeCounter = field(default_factory=ChangeCounter)
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    spaces: dict[str, SpaceInfo] = field(default_factory=dict)
+    #: Resources of a space a fetched page showed to be stale (an unknown custom
+    #: field title or status name); refreshed before the run ends.
+    stale: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    _field_ids: dict[str, dict[str, int]] = field(default_factory=dict)
+    _status_names: dict[str, set[str]] = field(default_factory=dict)
+    skipped_records: int = 0
+    #: Legacy credentials present: time logs can be fetched.
+    time_logs_enabled: bool = False
+    #: Task ids / ticket ids whose time logs / comments this run already fetches.
+    time_logs_queued: set[int] = field(default_factory=set)
+    comments_queued: set[int] = field(default_factory=set)
+
+    def warn(self, message: str) -> None:
+        """Record a warning for the summary and ``sync_runs`` (bounded)."""
+        if len(self.warnings) < MAX_WARNINGS:
+            self.warnings.append(message)
+
+    def note(self, message: str) -> None:
+        """A message for the user (also shown by the progress display)."""
+        self.notes.append(message)
+        self.progress.note(message)
+
+    def rows(
+        self,
+        spec: TableSpec,
+        items: Iterable[Any],
+        extra: Callable[[Any], tuple[Any, ...]] | None = None,
+    ) -> list[Row]:
+        """Normalize ``items``; a record that cannot be stored is skipped with a warning.
+
+        Skipping leaves whatever the mirror already holds for that record untouched.
+        """
+        rows = []
+        for item in items:
+            try:
+                rows.append(to_row(spec, item, extra(item) if extra else ()))
+            except DataError as exc:
+                self.skipped_records += 1
+                self.warn(f"skipped {exc}")
+        return rows
+
+    def due(self, state: ResourceState, interval: timedelta) -> bool:
+        """Whether ``interval`` has passed since ``state`` was last brought complete."""
+        return state.synced_at is None or state.synced_at.replace(tzinfo=self.started.tzinfo) <= (
+            self.started - interval
+        )
+
+    def reconcile_due(self, state: ResourceState) -> bool:
+        """Whether this run must reconcile deletions of the resource (``--full`` or overdue)."""
+        if self.options.full or state.cursor is None:
+            return True
+        last = state.reconciled_at
+        return last is None or last.replace(tzinfo=self.started.tzinfo) <= (
+            self.started - self.options.reconcile_every
+        )
+
+    def field_ids(self, conn: Connection, space_id: str) -> dict[str, int]:
+        """Custom field title -> id of a space (cached for the run, reloaded after a refresh)."""
+        if space_id not in self._field_ids:
+            self._field_ids[space_id] = dict(
+                conn.exec_driver_sql(
+                    "SELECT title, id FROM custom_fields WHERE space_id = ?", (space_id,)
+                ).fetchall()
+            )
+        return self._field_ids[space_id]
+
+    def status_names(self, conn: Connection, space_id: str) -> set[str]:
+        """Ticket status names of a space (cached like :meth:`field_ids`)."""
+        if space_id not in self._status_names:
+            self._status_names[space_id] = {
+                row[0]
+                for row in conn.exec_driver_sql(
+                    "SELECT name FROM ticket_statuses WHERE space_id = ?", (space_id,)
+                )
+            }
+        return self._status_names[space_id]
+
+    def forget_config(self, space_id: str) -> None:
+        """Drop the cached custom fields and statuses of a space after refreshing them."""
+        self._field_ids.pop(space_id, None)
+        self._status_names.pop(space_id, None)
+
+    def complete(self, conn: Connection, state: ResourceState, *, reconciled: bool) -> None:
+        """Mark ``state`` complete as of this run (and reconciled when it was a full pass)."""
+        state.synced_at = self.started
+        if reconciled:
+            state.reconciled_at = self.started
+        state.walk_page = None
+        state.dirty = False
+        save_state(conn, state)
+
+
+class CompletionPrefix:
+    """Over ids completed in any order, the largest id below which every id is done.
+
+    Concurrent per-item fetches finish out of order; checkpointing this prefix
+    lets an interrupted fill resume without redoing completed items.
+    """
+
+    def __init__(self, ordered_ids: list[int]) -> None:
+        self._ids = ordered_ids
+        self._done: set[int] = set()
+        self._next = 0
+
+    @property
+    def finished(self) -> bool:
+        """Whether every id is done."""
+        return self._next >= len(self._ids)
+
+    def complete(self, item_id: int) -> int | None:
+        """Mark ``item_id`` done; return the new prefix end if it moved."""
+        self._done.add(item_id)
+        moved = False
+        while self._next < len(self._ids) and self._ids[self._next] in self._done:
+            self._done.discard(self._ids[self._next])
+            self._next += 1
+            moved = True
+        return self._ids[self._next - 1] if moved else None
+
+
+def space_label(spaces: Mapping[str, SpaceInfo], space_id: str) -> str:
+    """A short human name for a space in progress lines."""
+    info = spaces.get(space_id)
+    return info.name if info else space_id

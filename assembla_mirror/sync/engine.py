@@ -1,0 +1,237 @@
+"""Running a sync: the order of phases, the run record, the lock.
+
+Phases, each finished before the next starts (inside a phase, jobs run
+concurrently; see :mod:`assembla_mirror.sync.pipeline`):
+
+1. account: the caller (``/v1/user``) and the spaces list;
+2. activity: new events, which mark what changed;
+3. configuration lists that are due (members, roles, statuses, custom fields, milestones);
+4. ticket and task walks (comments and time logs of changed items join on the way);
+5. configuration a fetched page revealed as stale (a renamed custom field);
+6. first fills and reconciliations of comments and time logs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine
+
+from assembla_mirror.client import AssemblaClient
+from assembla_mirror.config import ClientSettings
+from assembla_mirror.credentials import Credentials, load_credentials
+from assembla_mirror.db import open_db
+from assembla_mirror.errors import MirrorError
+from assembla_mirror.state import SyncLock, finish_run, set_meta, start_run
+from assembla_mirror.sync import account, activity, comments, config, tasks, tickets
+from assembla_mirror.sync.context import SyncContext
+from assembla_mirror.sync.options import CONFIG_RESOURCES, SyncOptions
+from assembla_mirror.sync.pipeline import Pipeline
+from assembla_mirror.sync.progress import NullProgress, Progress
+from assembla_mirror.sync.report import SyncReport
+
+TIME_LOGS_SKIPPED = (
+    "time logs skipped: they live on Assembla's legacy host, which needs "
+    "ASSEMBLA_USERNAME and ASSEMBLA_PASSWORD (or `mirror auth --legacy-login`)"
+)
+
+
+def sync(
+    options: SyncOptions,
+    settings: ClientSettings | None = None,
+    credentials: Credentials | None = None,
+    *,
+    progress: Progress | None = None,
+    transport: httpx.BaseTransport | None = None,
+    legacy_transport: httpx.BaseTransport | None = None,
+) -> SyncReport:
+    """Bring the mirror at ``options.db_path`` up to date with the Assembla account.
+
+    Raises :class:`~assembla_mirror.errors.MirrorError` subclasses for problems
+    the user must fix (credentials, a locked or newer database); a run that fails
+    midway keeps every page it committed and records the failure in ``sync_runs``.
+    """
+    settings = settings or ClientSettings.from_env()
+    credentials = credentials or load_credentials()
+    progress = progress or NullProgress()
+    engine = open_db(options.db_path)
+    try:
+        with SyncLock(options.db_path):
+            return _run(
+                options, settings, credentials, progress, engine, transport, legacy_transport
+            )
+    finally:
+        engine.dispose()
+
+
+def _run(
+    options: SyncOptions,
+    settings: ClientSettings,
+    credentials: Credentials,
+    progress: Progress,
+    engine: Engine,
+    transport: httpx.BaseTransport | None,
+    legacy_transport: httpx.BaseTransport | None,
+) -> SyncReport:
+    mode = "full" if options.full else "incremental"
+    run_id = start_run(engine, mode, run_options(options))
+    started = time.monotonic()
+    outcome, error = "failed", None
+    client = AssemblaClient(
+        settings, credentials, transport=transport, legacy_transport=legacy_transport
+    )
+    ctx: SyncContext | None = None
+    try:
+        with client:
+            ctx = SyncContext(
+                options=options,
+                engine=engine,
+                client=client,
+                pipeline=Pipeline(engine, workers=settings.concurrency),
+                progress=progress,
+                caller_id="",
+                time_logs_enabled=bool(credentials.username and credentials.password),
+            )
+            run_phases(ctx)
+        outcome = "success"
+    except MirrorError as exc:
+        error = str(exc)
+        raise
+    except KeyboardInterrupt:
+        outcome, error = "interrupted", "interrupted by the user"
+        raise
+    finally:
+        finish_run(
+            engine,
+            run_id,
+            outcome=outcome,
+            requests=client.stats.requests,
+            rows=ctx.counter.as_dict() if ctx else {},
+            warnings=ctx.warnings if ctx else [],
+            error=error,
+        )
+    return SyncReport(
+        run_id=run_id,
+        mode=mode,
+        outcome=outcome,
+        started=ctx.started,
+        seconds=time.monotonic() - started,
+        requests=client.stats.requests,
+        changes=ctx.counter.as_dict(),
+        totals=table_totals(engine),
+        spaces=[info.name for info in ctx.spaces.values()],
+        warnings=ctx.warnings,
+        notes=ctx.notes,
+    )
+
+
+def run_phases(ctx: SyncContext) -> None:
+    """The phases of a sync, in order (see the module docstring)."""
+    options, engine = ctx.options, ctx.engine
+    me = ctx.client.whoami()
+    spaces = [item for page in ctx.client.iter_pages("/v1/spaces") for item in page.items]
+    with engine.begin() as conn:
+        ctx.caller_id = account.check_caller(conn, me)
+        account.write_spaces(ctx, conn, spaces)
+        if options.with_comments is not None:
+            set_meta(conn, comments.META_KEY, "1" if options.with_comments else "0")
+    selected = list(ctx.spaces)
+
+    run_phase(
+        ctx, lambda conn: [activity.activity_job(ctx, conn)] if options.wants("events") else []
+    )
+    if not options.wants("events"):
+        with engine.begin() as conn:
+            activity.mark_all(conn, selected)
+    run_phase(ctx, lambda conn: config.config_jobs(ctx, conn, selected))
+
+    def walks(conn: Any) -> list[Any]:
+        jobs = []
+        if options.wants("tickets"):
+            jobs += tickets.ticket_jobs(ctx, conn, selected)
+        if options.wants("tasks"):
+            jobs += tasks.task_jobs(ctx, conn, selected)
+        return jobs
+
+    run_phase(ctx, walks)
+    run_phase(ctx, lambda conn: stale_config_jobs(ctx, conn))
+    fills(ctx, selected)
+
+
+def run_phase(ctx: SyncContext, make_jobs: Callable[[Any], list[Any]]) -> None:
+    """Build a phase's jobs from the current database state and run them to the end."""
+    with ctx.engine.connect() as conn:
+        jobs = make_jobs(conn)
+    for job in jobs:
+        ctx.pipeline.add(job)
+    ctx.pipeline.run()
+
+
+def stale_config_jobs(ctx: SyncContext, conn: Any) -> list[Any]:
+    """Refetch configuration that fetched tickets showed to be out of date."""
+    return [
+        config.list_job(ctx, resource, space_id)
+        for space_id, resources in ctx.stale.items()
+        if space_id in ctx.spaces
+        for resource in sorted(resources)
+        if resource in CONFIG_RESOURCES and ctx.options.wants(resource)
+    ]
+
+
+def fills(ctx: SyncContext, selected: list[str]) -> None:
+    """Comment and time-log fetches that cover every item (first fill or reconciliation)."""
+    with ctx.engine.begin() as conn:
+        queued_comments = comments.comment_fill(ctx, conn, selected) if comments.enabled(ctx) else 0
+        queued_logs = 0
+        if ctx.options.wants("time_logs"):
+            if ctx.time_logs_enabled:
+                queued_logs = tasks.time_log_fill(ctx, conn, selected)
+            else:
+                ctx.note(TIME_LOGS_SKIPPED)
+    if queued_comments:
+        ctx.progress.begin("comments", "comments", total=queued_comments)
+    if queued_logs:
+        ctx.progress.begin("time_logs", "time logs", total=queued_logs)
+    ctx.pipeline.run()
+    for key, queued in (("comments", queued_comments), ("time_logs", queued_logs)):
+        if queued:
+            ctx.progress.end(key)
+
+
+def run_options(options: SyncOptions) -> dict[str, Any]:
+    """The options worth recording in ``sync_runs`` (never credentials)."""
+    return {
+        "spaces": list(options.spaces),
+        "only": sorted(options.only) if options.only else None,
+        "full": options.full,
+        "with_comments": options.with_comments,
+    }
+
+
+TABLES = (
+    "spaces",
+    "users",
+    "user_roles",
+    "milestones",
+    "ticket_statuses",
+    "custom_fields",
+    "tickets",
+    "ticket_custom_fields",
+    "ticket_comments",
+    "tasks",
+    "time_logs",
+    "events",
+)
+
+
+def table_totals(engine: Engine) -> dict[str, int]:
+    """Rows per mirrored table."""
+    with engine.connect() as conn:
+        return {
+            table: conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one()
+            for table in TABLES
+        }
+

@@ -1,0 +1,116 @@
+"""Concurrent fetching with a single writer.
+
+Worker threads run the fetch side of :class:`FetchJob`s (HTTP, under the
+client's shared rate limiter) and hand pages to the calling thread through a
+bounded queue; the calling thread writes each page in its own transaction.
+SQLite has one writer anyway, and the bounded queue keeps memory flat however
+large the account: workers wait when the writer is behind.
+
+Threads rather than asyncio: the database layer (sqlite3, SQLAlchemy) and the
+CLI are synchronous, and ``Mirror.sync()`` must also work inside Jupyter, where
+an event loop is already running. Fetching is I/O-bound, so threads give the
+concurrency the rate limit allows.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+
+@dataclass
+class FetchJob:
+    """One stream of pages: ``fetch`` runs in a worker, ``write``/``finish`` in the writer."""
+
+    name: str
+    fetch: Callable[[], Iterator[Any]]
+    write: Callable[[Connection, Any], None]
+    finish: Callable[[Connection], None] | None = None
+
+
+class Pipeline:
+    """Runs fetch jobs on ``workers`` threads and writes their pages on the calling thread."""
+
+    def __init__(
+        self, engine: Engine, *, workers: int = 8, buffer_pages: int | None = None
+    ) -> None:
+        self.engine = engine
+        self.workers = workers
+        self._pending: deque[FetchJob] = deque()
+        self._results: queue.Queue[tuple[str, FetchJob, Any]] = queue.Queue(
+            maxsize=buffer_pages or workers * 2
+        )
+        self._cancel = threading.Event()
+        self._running = 0
+
+    @property
+    def cancelled(self) -> bool:
+        """True once a job failed or the run was interrupted."""
+        return self._cancel.is_set()
+
+    def add(self, job: FetchJob) -> None:
+        """Queue a job; writers may add jobs while the pipeline runs."""
+        self._pending.append(job)
+
+    def run(self) -> None:
+        """Run until every job (including ones added on the way) is fetched and written.
+
+        The first error stops the other jobs after their current page and is
+        re-raised here once the workers are quiet; pages already written stay.
+        """
+        error: BaseException | None = None
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="mirror-fetch") as executor:
+            try:
+                self._start_jobs(executor)
+                while self._running:
+                    kind, job, payload = self._results.get()
+                    if kind == "done":
+                        self._running -= 1
+                        if payload is not None:
+                            raise payload
+                        if job.finish is not None:
+                            with self.engine.begin() as conn:
+                                job.finish(conn)
+                        self._start_jobs(executor)
+                    else:
+                        with self.engine.begin() as conn:
+                            job.write(conn, payload)
+                        self._start_jobs(executor)
+            except BaseException as exc:
+                error = exc
+                self._cancel.set()
+                self._pending.clear()
+                self._drain()
+        if error is not None:
+            raise error
+
+    def _start_jobs(self, executor: ThreadPoolExecutor) -> None:
+        while self._pending and self._running < self.workers and not self.cancelled:
+            job = self._pending.popleft()
+            self._running += 1
+            executor.submit(self._work, job)
+
+    def _work(self, job: FetchJob) -> None:
+        failure: BaseException | None = None
+        try:
+            for page in job.fetch():
+                if self.cancelled:
+                    break
+                self._results.put(("page", job, page))
+        except BaseException as exc:
+            failure = exc
+        self._results.put(("done", job, failure))
+
+    def _drain(self) -> None:
+        # Let blocked workers finish: discard their pages until every job reported.
+        while self._running:
+            kind, _job, _payload = self._results.get()
+            if kind == "done":
+                self._running -= 1

@@ -1,0 +1,35 @@
+"""What a sync run did, for the CLI summary, ``Mirror.sync()`` and tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass
+class SyncReport:
+    """The outcome of one sync run."""
+
+    run_id: int
+    mode: str
+    outcome: str
+    started: datetime
+    seconds: float
+    requests: int
+    #: Rows inserted/updated/deleted per table in this run.
+    changes: dict[str, dict[str, int]]
+    #: Rows per table in the mirror after the run.
+    totals: dict[str, int]
+    spaces: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the run completed."""
+        return self.outcome == "success"
+
+    def changed_rows(self) -> int:
+        """Rows written in total."""
+        return sum(sum(counts.values()) for counts in self.changes.values())

@@ -1,0 +1,228 @@
+"""Tickets: a newest-first walk per space, checkpointed page by page.
+
+Tickets are listed with ``report=0`` (every ticket, not the space's default
+open-only report) sorted by ``updated_at`` descending. The walk's first page
+fixes ``walk_top``, the newest change it covers; the cursor becomes that value
+only when the walk completes, so changes landing during a walk (which jump to
+the front of the list, behind the walk) are fetched by the next one.
+
+* First run / reconciliation: every page; afterwards tickets the mirror holds
+  but the walk did not see are checked with one ``number[]`` request per 100
+  before being deleted (a deletion during the walk shifts pages, which can hide
+  a live ticket from a single pass).
+* Incremental: pages until one reaches past ``cursor - overlap``.
+* Interrupted walks resume one page before where they stopped, then catch up
+  from the top, so no finished page is fetched twice more than that.
+
+Each page's rows and the walk checkpoint are committed together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+
+from assembla_mirror import normalize as n
+from assembla_mirror import store
+from assembla_mirror.errors import ToolNotFoundError
+from assembla_mirror.state import ResourceState, load_state, save_state
+from assembla_mirror.sync import comments
+from assembla_mirror.sync.config import NO_TOOL, set_ticket_tool
+from assembla_mirror.sync.context import SyncContext, space_label
+from assembla_mirror.sync.pipeline import FetchJob
+from assembla_mirror.types import UTC_FORMAT
+
+EPOCH = "1970-01-01 00:00:00"  # the cursor of a space that had no tickets
+UPDATED_AT = n.TICKETS.columns.index("updated_at")
+NUMBER = n.TICKETS.columns.index("number")
+STATUS = n.TICKETS.columns.index("status")
+VERIFY_BATCH = 100
+
+
+def shift(cursor: str, delta: timedelta) -> str:
+    """Move a stored UTC text timestamp by ``delta``."""
+    return (datetime.strptime(cursor, UTC_FORMAT) + delta).strftime(UTC_FORMAT)
+
+
+def oldest_updated_at(items: list[Any]) -> str | None:
+    """The smallest parsable ``updated_at`` of a page (None if there is none)."""
+    values = []
+    for item in items:
+        try:
+            value = n.utc(item.get("updated_at"))
+        except (TypeError, ValueError, AttributeError):
+            continue
+        if value is not None:
+            values.append(value)
+    return min(values) if values else None
+
+
+def walk_mode(ctx: SyncContext, state: ResourceState) -> str | None:
+    """How this run walks a space's tickets: full, resume, incremental, or not at all."""
+    if state.walk_page is not None:
+        return "resume"
+    if ctx.reconcile_due(state):
+        return "full"
+    return "incremental" if state.dirty else None
+
+
+def ticket_jobs(ctx: SyncContext, conn: Connection, space_ids: list[str]) -> list[FetchJob]:
+    """The ticket walks this run needs for ``space_ids``."""
+    jobs = []
+    for space_id in space_ids:
+        if ctx.spaces[space_id].has_ticket_tool is False and not ctx.options.full:
+            continue
+        state = load_state(conn, "tickets", space_id)
+        if walk_mode(ctx, state) is not None:
+            jobs.append(walk_job(ctx, state))
+    return jobs
+
+
+def walk_job(ctx: SyncContext, state: ResourceState, *, top_up: bool = False) -> FetchJob:
+    """A walk over one space's tickets (see the module docstring for the modes)."""
+    space_id = state.space_id
+    resumed = state.walk_page is not None and not top_up
+    initial = state.cursor is None  # the mirror held none of this space's tickets before
+    reconcile = ctx.reconcile_due(state) and not resumed and not top_up
+    start_page = max(1, (state.walk_page or 1) - 1) if resumed else 1
+    if top_up:
+        bound = shift(state.walk_top or EPOCH, -ctx.options.overlap)
+    elif reconcile or state.cursor is None:
+        bound = None
+    else:
+        bound = shift(state.cursor, -ctx.options.overlap)
+    key = f"tickets:{space_id}"
+    seen: set[int] = set()
+    with_comments = comments.enabled(ctx)
+
+    def fetch() -> Iterator[Any]:
+        ctx.progress.begin(key, f"tickets · {space_label(ctx.spaces, space_id)}")
+        params = {"report": 0, "sort_by": "updated_at", "sort_order": "desc"}
+        path = f"/v1/spaces/{space_id}/tickets"
+        try:
+            for page in ctx.client.iter_pages(path, params, start_page=start_page):
+                yield page
+                if bound is not None:
+                    oldest = oldest_updated_at(page.items)
+                    if oldest is not None and oldest < bound:
+                        return
+        except ToolNotFoundError:
+            yield NO_TOOL
+
+    def write(conn: Connection, page: Any) -> None:
+        if page is NO_TOOL:
+            set_ticket_tool(ctx, conn, space_id, False)
+            return
+        set_ticket_tool(ctx, conn, space_id, True)
+        items = [item for item in page.items if isinstance(item, dict)]
+        rows = ctx.rows(n.TICKETS, items)
+        seen.update(row[0] for row in rows)
+        written = store.upsert(conn, n.TICKETS, rows, ctx.counter)
+        write_custom_fields(ctx, conn, space_id, items, written)
+        note_unknown_statuses(ctx, conn, space_id, rows)
+        if page.number == start_page and start_page == 1 and rows and not resumed:
+            state.walk_top = max(row[UPDATED_AT] or EPOCH for row in rows)
+        state.walk_page = page.number + 1
+        save_state(conn, state)
+        if with_comments:
+            comments.queue_comments(ctx, space_id, [(row[0], row[NUMBER]) for row in written])
+        ctx.progress.advance(key, len(rows))
+
+    def finish(conn: Connection) -> None:
+        ctx.progress.end(key)
+        top = state.walk_top
+        if top is not None and (state.cursor is None or top > state.cursor):
+            state.cursor = top
+        elif state.cursor is None:
+            state.cursor = EPOCH
+        missing: list[Any] = []
+        if reconcile:
+            missing = store.missing_keys(conn, "tickets", "id", {"space_id": space_id}, seen)
+        ctx.complete(conn, state, reconciled=(reconcile or initial) and not missing)
+        if missing:
+            ctx.pipeline.add(verify_job(ctx, space_id, ticket_numbers(conn, missing)))
+        if resumed:
+            ctx.pipeline.add(walk_job(ctx, load_state(conn, "tickets", space_id), top_up=True))
+
+    return FetchJob(key, fetch, write, finish)
+
+
+def write_custom_fields(
+    ctx: SyncContext, conn: Connection, space_id: str, items: list[Any], written: list[n.Row]
+) -> None:
+    """Store the custom field values of the tickets just written."""
+    if not written:
+        return
+    field_ids = ctx.field_ids(conn, space_id)
+    by_id = {}
+    for item in items:
+        try:
+            by_id[n.integer(item.get("id"))] = item
+        except (TypeError, ValueError):
+            continue
+    values: list[n.Row] = []
+    for row in written:
+        try:
+            values.extend(n.ticket_custom_field_rows(by_id[row[0]], field_ids))
+        except Exception as exc:
+            ctx.warn(f"ticket {row[0]}: custom fields not stored: {exc}")
+    if any(value[2] is None for value in values):
+        ctx.stale[space_id].add("custom_fields")
+    store.replace_ticket_custom_fields(conn, [row[0] for row in written], values, ctx.counter)
+
+
+def note_unknown_statuses(
+    ctx: SyncContext, conn: Connection, space_id: str, rows: list[n.Row]
+) -> None:
+    """A status name the mirror does not know means the status list changed upstream."""
+    known = ctx.status_names(conn, space_id)
+    if any(row[STATUS] is not None and row[STATUS] not in known for row in rows):
+        ctx.stale[space_id].add("ticket_statuses")
+
+
+def ticket_numbers(conn: Connection, ticket_ids: list[Any]) -> dict[int, int]:
+    """Stored ticket number by id."""
+    numbers: dict[int, int] = {}
+    for part in store.chunks(ticket_ids):
+        marks = ",".join("?" * len(part))
+        numbers.update(
+            conn.exec_driver_sql(
+                f"SELECT id, number FROM tickets WHERE id IN ({marks})", tuple(part)
+            ).fetchall()
+        )
+    return numbers
+
+
+def verify_job(ctx: SyncContext, space_id: str, missing: dict[int, int]) -> FetchJob:
+    """Confirm tickets (id -> number) a reconciliation did not see before deleting them.
+
+    ``number[]`` returns exactly the listed tickets that still exist: those were
+    hidden from the walk by a page shift and are stored; the rest are deleted.
+    """
+    key = f"verify-tickets:{space_id}"
+    found: set[int] = set()
+    numbers = sorted(missing.values())
+
+    def fetch() -> Iterator[Any]:
+        for start in range(0, len(numbers), VERIFY_BATCH):
+            batch = numbers[start : start + VERIFY_BATCH]
+            yield ctx.client.get_list(f"/v1/spaces/{space_id}/tickets", {"number[]": batch})
+
+    def write(conn: Connection, items: list[Any]) -> None:
+        tickets = [item for item in items if isinstance(item, dict)]
+        rows = [row for row in ctx.rows(n.TICKETS, tickets) if row[1] == space_id]
+        found.update(row[0] for row in rows)
+        written = store.upsert(conn, n.TICKETS, rows, ctx.counter)
+        write_custom_fields(ctx, conn, space_id, tickets, written)
+
+    def finish(conn: Connection) -> None:
+        gone = [ticket_id for ticket_id in missing if ticket_id not in found]
+        store.delete_keys(conn, "tickets", "id", gone, ctx.counter)
+        state = load_state(conn, "tickets", space_id)
+        state.reconciled_at = ctx.started
+        save_state(conn, state)
+
+    return FetchJob(key, fetch, write, finish)

@@ -1,0 +1,167 @@
+"""Expected mirror rows built from the simulator's typed truth.
+
+Written independently of :mod:`assembla_mirror.normalize`: the truth holds
+Python values (aware datetimes, Decimals, dicts) that never went through JSON,
+so a test comparing the mirror with these rows checks the whole chain
+(rendering with offsets, HTTP, parsing, normalizing, storing).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+
+def utc_text(value: datetime | None) -> str | None:
+    """How the mirror stores an instant."""
+    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def date_text(value: date | None) -> str | None:
+    """How the mirror stores a date."""
+    return None if value is None else value.isoformat()
+
+
+def plain(value: Any) -> Any:
+    """A truth value as SQLite returns it."""
+    if isinstance(value, datetime):
+        return utc_text(value)
+    if isinstance(value, date):
+        return date_text(value)
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+#: Columns compared per table (every column the issue names, and then some).
+COLUMNS = {
+    "spaces": ("id", "name", "wiki_name", "description", "created_at", "updated_at"),
+    "users": ("id", "login", "name", "email"),
+    "user_roles": ("id", "space_id", "user_id", "role", "status", "invited_time"),
+    "milestones": (
+        "id", "space_id", "title", "is_completed", "due_date", "completed_date",
+        "created_at", "updated_at",
+    ),
+    "ticket_statuses": ("id", "name", "state", "list_order"),
+    "custom_fields": ("id", "title", "type"),
+    "tickets": (
+        "id", "space_id", "number", "summary", "description", "status", "state", "priority",
+        "milestone_id", "assigned_to_id", "reporter_id", "estimate", "total_invested_hours",
+        "created_on", "updated_at", "completed_date",
+    ),
+    "tasks": (
+        "id", "space_id", "user_id", "ticket_id", "ticket_number", "hours", "begin_at",
+        "end_at", "description", "billed", "created_at", "updated_at",
+    ),
+    "time_logs": ("id", "task_id", "description", "created_at"),
+    "ticket_comments": ("id", "ticket_id", "user_id", "comment", "created_on", "updated_at"),
+}  # fmt: skip
+
+TRUTH_LISTS = {
+    "spaces": "spaces",
+    "users": "users",
+    "user_roles": "user_roles",
+    "milestones": "milestones",
+    "ticket_statuses": "ticket_statuses",
+    "custom_fields": "custom_fields",
+    "tickets": "tickets",
+    "tasks": "tasks",
+    "time_logs": "time_logs",
+    "ticket_comments": "comments",
+}
+
+
+def expected_rows(truth: Any, table: str) -> set[tuple[Any, ...]]:
+    """The rows ``table`` should hold, restricted to :data:`COLUMNS`."""
+    return {
+        tuple(plain(getattr(entity, column)) for column in COLUMNS[table])
+        for entity in getattr(truth, TRUTH_LISTS[table])
+    }
+
+
+def mirrored_rows(path: Path, table: str) -> set[tuple[Any, ...]]:
+    """The rows ``table`` holds, restricted to :data:`COLUMNS`."""
+    columns = ", ".join(f'"{column}"' for column in COLUMNS[table])
+    with sqlite3.connect(path) as conn:
+        return set(conn.execute(f"SELECT {columns} FROM {table}"))
+
+
+def expected_custom_values(truth: Any) -> set[tuple[int, str, str]]:
+    """``(ticket_id, title, value)`` for every custom field value of every ticket."""
+    return {
+        (ticket.id, title, value)
+        for ticket in truth.tickets
+        for title, value in ticket.custom_fields.items()
+    }
+
+
+def mirrored_custom_values(path: Path) -> set[tuple[int, str, str]]:
+    """``(ticket_id, title, value)`` as mirrored."""
+    with sqlite3.connect(path) as conn:
+        return set(conn.execute("SELECT ticket_id, title, value FROM ticket_custom_fields"))
+
+
+def table_rows(path: Path, table: str) -> list[tuple[Any, ...]]:
+    """Every column of every row, in key order (for exact before/after comparisons)."""
+    with sqlite3.connect(path) as conn:
+        return conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
+
+
+#: Tables whose content two mirrors of the same account must share exactly.
+ENTITY_TABLES = (
+    "spaces",
+    "users",
+    "user_roles",
+    "milestones",
+    "ticket_statuses",
+    "custom_fields",
+    "tickets",
+    "ticket_custom_fields",
+    "ticket_comments",
+    "tasks",
+    "time_logs",
+)
+
+
+def comparable_rows(path: Path, table: str) -> list[tuple[Any, ...]]:
+    """All columns of all rows, ``raw_json`` parsed (key order and offsets aside)."""
+    with sqlite3.connect(path) as conn:
+        cursor = conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2")
+        names = [column[0] for column in cursor.description]
+        rows = cursor.fetchall()
+    raw_at = names.index("raw_json") if "raw_json" in names else None
+    if raw_at is None:
+        return rows
+    return [
+        (*row[:raw_at], _canonical(json.loads(row[raw_at])), *row[raw_at + 1 :]) for row in rows
+    ]
+
+
+def _canonical(payload: Any) -> Any:
+    # Same instants may be rendered with other offsets after a time-zone change.
+    if isinstance(payload, dict):
+        return {key: _canonical(value) for key, value in payload.items()}
+    if isinstance(payload, list):
+        return [_canonical(value) for value in payload]
+    if isinstance(payload, str) and len(payload) >= 20 and payload[10:11] == "T":
+        try:
+            return datetime.fromisoformat(payload).astimezone(UTC).isoformat()
+        except ValueError:
+            return payload
+    return payload
+
+
+def assert_same_mirror(actual: Path, reference: Path) -> None:
+    """Every entity table of ``actual`` equals ``reference`` row for row."""
+    for table in ENTITY_TABLES:
+        mine, theirs = comparable_rows(actual, table), comparable_rows(reference, table)
+        assert mine == theirs, f"{table} differs: {len(mine)} vs {len(theirs)} rows; " + str(
+            [row for row in mine if row not in theirs][:3]
+            + [row for row in theirs if row not in mine][:3]
+        )
