@@ -1,0 +1,85 @@
+"""Walking a paged Assembla list, one page at a time, independent of HTTP.
+
+Assembla lists carry no totals and no links (see the API contract): the only
+end signals are a ``204``/empty answer and a short page (``len < per_page``).
+Some lists ignore ``page`` altogether and return everything every time, so a
+page whose ids were all seen before also ends the walk (it is not yielded).
+A hard ``max_pages`` guard makes sure no endpoint can keep a walk going forever.
+
+Pages, not items, are yielded so the caller can commit and checkpoint per
+page. The final page always has ``last=True``; when the end only shows on the
+request after a full page (a list of exactly 100, 200, ... items), that final
+page is empty.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from assembla_mirror.errors import ApiError
+
+#: The largest page Assembla honours; above it the endpoint's default applies.
+DEFAULT_PER_PAGE = 100
+#: 10,000 pages of 100 is far beyond any real space; reaching it means a loop.
+DEFAULT_MAX_PAGES = 10_000
+
+#: ``fetch(page_number, per_page)`` returns that page's items (``[]`` for 204).
+FetchPage = Callable[[int, int], list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list: its 1-based ``number``, its ``items``, and whether it is the ``last``."""
+
+    number: int
+    items: list[dict[str, Any]]
+    last: bool
+
+
+def iter_pages(
+    fetch: FetchPage,
+    *,
+    per_page: int = DEFAULT_PER_PAGE,
+    start_page: int = 1,
+    max_pages: int = DEFAULT_MAX_PAGES,
+    label: str = "list",
+) -> Iterator[Page]:
+    """Yield the pages of a list from ``start_page`` until one of the end signals.
+
+    ``label`` (a sanitized path) names the list in the error raised when more
+    than ``max_pages`` pages are requested.
+    """
+    if per_page < 1 or start_page < 1 or max_pages < 1:
+        raise ValueError("per_page, start_page and max_pages must be positive")
+    seen: set[str] = set()
+    for number in range(start_page, start_page + max_pages):
+        items = fetch(number, per_page)
+        if not items:
+            yield Page(number, [], last=True)
+            return
+        keys = [item_key(item) for item in items]
+        if seen.issuperset(keys):
+            # Nothing new: the endpoint ignores paging and sent the list again.
+            yield Page(number, [], last=True)
+            return
+        seen.update(keys)
+        last = len(items) < per_page
+        yield Page(number, items, last=last)
+        if last:
+            return
+    raise ApiError(
+        f"{label}: still more data after {max_pages} pages; stopped "
+        "(the endpoint may ignore paging)",
+        path=label,
+    )
+
+
+def item_key(item: dict[str, Any]) -> str:
+    """What identifies an item across pages: its ``id``, else its whole content."""
+    identifier = item.get("id")
+    if identifier is not None:
+        return f"id:{identifier!r}"
+    return "json:" + json.dumps(item, sort_keys=True, default=str)

@@ -1,0 +1,186 @@
+"""Reading Assembla's answers: body parsing, error details, and the run's request counters.
+
+The client (:mod:`assembla_mirror.client`) decides what a status means; this
+module reads bodies. A body that cannot be what it should be (HTML where JSON
+was due, JSON cut short, broken XML) raises :class:`RetryableFailure`, so it is
+retried like a 5xx: such bodies come from overloaded proxies and dropped
+connections far more often than from a real change of format.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from assembla_mirror import legacy
+from assembla_mirror.errors import ResponseFormatError
+
+
+@dataclass(frozen=True)
+class RawResponse:
+    """An answer as received, for ``mirror get``."""
+
+    status: int
+    content_type: str
+    text: str
+
+
+@dataclass(frozen=True)
+class StatsSnapshot:
+    """A consistent copy of :class:`RequestStats`."""
+
+    requests: int
+    retries: int
+    throttled: int
+    refreshes: int
+    by_status: dict[int, int]
+    failures: dict[str, int]
+
+
+class RequestStats:
+    """Counters of one run, updated from every worker thread.
+
+    ``requests`` counts every HTTP request actually sent (retries and token
+    refreshes included), ``retries`` the repeated ones, ``throttled`` the 429s.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests = 0
+        self.retries = 0
+        self.throttled = 0
+        self.refreshes = 0
+        self.by_status: Counter[int] = Counter()
+        self.failures: Counter[str] = Counter()  # transport failures, by cause
+
+    def add(self, counter: str, amount: int = 1) -> None:
+        """Increase ``requests``, ``retries``, ``throttled`` or ``refreshes``."""
+        with self._lock:
+            setattr(self, counter, getattr(self, counter) + amount)
+
+    def add_status(self, status: int) -> None:
+        """Count one answer with ``status``."""
+        with self._lock:
+            self.by_status[status] += 1
+
+    def add_failure(self, cause: str) -> None:
+        """Count one request that got no answer."""
+        with self._lock:
+            self.failures[cause] += 1
+
+    def snapshot(self) -> StatsSnapshot:
+        """All counters, read at one instant."""
+        with self._lock:
+            return StatsSnapshot(
+                self.requests,
+                self.retries,
+                self.throttled,
+                self.refreshes,
+                dict(self.by_status),
+                dict(self.failures),
+            )
+
+
+class RetryableFailure(Exception):
+    """One attempt failed in a way worth retrying; ``cause`` is safe to show (no secrets)."""
+
+    def __init__(
+        self,
+        cause: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        bad_body: bool = False,
+    ) -> None:
+        super().__init__(cause)
+        self.cause = cause
+        self.status = status
+        self.retry_after = retry_after  # seconds, from a Retry-After header
+        self.bad_body = bad_body  # an answer came, but its body was unusable
+
+
+class Unauthorized(Exception):
+    """A 401; ``code`` is the (redacted) OAuth error code of the body, if any."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def reject_html(response: httpx.Response, expected: str) -> None:
+    """Raise :class:`RetryableFailure` for an HTML body (an error page from a proxy or 500)."""
+    content_type = response.headers.get("Content-Type", "")
+    if "html" in content_type.lower():
+        raise RetryableFailure(
+            f"HTML instead of {expected} (HTTP {response.status_code})",
+            status=response.status_code,
+            bad_body=True,
+        )
+
+
+def json_body(response: httpx.Response) -> Any:
+    """The JSON of a 2xx answer, ``None`` for 204."""
+    if response.status_code == 204:
+        return None
+    reject_html(response, "JSON")
+    try:
+        return json.loads(response.content)
+    except ValueError:
+        status = response.status_code
+        raise RetryableFailure(
+            f"invalid JSON (HTTP {status})", status=status, bad_body=True
+        ) from None
+
+
+def time_logs_body(response: httpx.Response) -> list[dict[str, Any]]:
+    """The time logs of a legacy XML answer, ``[]`` for 204."""
+    if response.status_code == 204:
+        return []
+    reject_html(response, "XML")
+    try:
+        return list(legacy.parse_time_logs(response.content))
+    except ResponseFormatError as exc:
+        status = response.status_code
+        raise RetryableFailure(f"{exc} (HTTP {status})", status=status, bad_body=True) from None
+
+
+def raw_body(response: httpx.Response) -> RawResponse:
+    """The answer as text."""
+    return RawResponse(
+        response.status_code, response.headers.get("Content-Type", ""), response.text
+    )
+
+
+def error_code(response: httpx.Response) -> str:
+    """The ``error`` of a JSON error body (``invalid_token``, ...), short; else ``""``."""
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        return ""
+    code = body.get("error") if isinstance(body, dict) else None
+    return str(code)[:80] if code else ""
+
+
+def redirect_target(response: httpx.Response) -> str:
+    """``host[:port]`` a 3xx points to (never its path or query, which may hold anything)."""
+    location = response.headers.get("Location")
+    if not location:
+        return "an unnamed location"
+    target = urlsplit(urljoin(str(response.request.url), location))
+    host = target.hostname or "?"
+    try:
+        return f"{host}:{target.port}" if target.port else host
+    except ValueError:  # an unparsable port
+        return host
+
+
+def is_incomplete(exc: httpx.RemoteProtocolError) -> bool:
+    """Whether the connection closed in the middle of the body (rather than before the answer)."""
+    message = str(exc).lower()
+    return "incomplete" in message or "message body" in message
