@@ -93,7 +93,7 @@ class Mirror:
         until: date | datetime | str | None = None,
         **filters: Any,
     ) -> list[Task]:
-        """Time entries, by space, user, ticket and ``begin_at`` range (``until`` a date is inclusive)."""
+        """Time entries by space, user, ticket and ``begin_at`` range (``until`` is inclusive)."""
         scope = _scope(space_id=space, user_id=user, ticket_id=ticket)
         conditions = _range(self._table(Task), "begin_at", since, until)
         return self._select(Task, filters, extra=conditions, order="begin_at", **scope)
@@ -191,7 +191,7 @@ class Mirror:
                 .where(values.c.ticket_id == ticket_id)
                 .order_by(values.c.title)
             )
-            return {title: value for title, value in rows}
+            return {str(row[0]): row[1] for row in rows}
 
 
 def _scope(**references: Any) -> dict[str, Any]:

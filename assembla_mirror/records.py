@@ -84,7 +84,7 @@ class Space(Record):
         return self._mirror._select(Milestone, filters, space_id=self.id)
 
     def milestone(self, title: str | None = None, /, **filters: Any) -> Milestone | None:
-        """One milestone, by title (positional, as the original wrapper's README shows) or filters."""
+        """One milestone by title (positional, as in the original README) or by filters."""
         if title is not None:
             filters["title"] = title
         return self._mirror._one(Milestone, filters, space_id=self.id)
@@ -201,7 +201,9 @@ class Ticket(Record):
 
     def milestone(self) -> Milestone | None:
         """The ticket's milestone, if any."""
-        return None if self.milestone_id is None else self._mirror._get(Milestone, self.milestone_id)
+        if self.milestone_id is None:
+            return None
+        return self._mirror._get(Milestone, self.milestone_id)
 
     def assigned_to(self) -> User | None:
         """The assignee, if any."""
@@ -242,9 +244,20 @@ class Task(Record):
 
 
 class Event(Record):
-    """An activity event."""
+    """An activity event. ``author`` and ``space`` are also offered as the small dicts
+    (``event.author["id"]``) the original wrapper's stream example reads."""
 
     table = "events"
+
+    @property
+    def author(self) -> dict[str, Any]:
+        """``{"id": author_id, "name": author_name}``."""
+        return {"id": self._data.get("author_id"), "name": self._data.get("author_name")}
+
+    @property
+    def space(self) -> dict[str, Any]:
+        """``{"id": space_id, "name": space_name}``."""
+        return {"id": self._data.get("space_id"), "name": self._data.get("space_name")}
 
     def _label(self) -> str:
         return f"{self._data.get('date')} {self._data.get('object')} {self._data.get('operation')}"

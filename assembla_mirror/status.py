@@ -8,9 +8,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from assembla_mirror.db import open_db
 from assembla_mirror.errors import ConfigError
-from assembla_mirror.state import get_meta, last_success, utc_now
+from assembla_mirror.models import Base
+from assembla_mirror.state import RUNS_TABLE, STATE_TABLE, get_meta, last_success, utc_now
 from assembla_mirror.sync.engine import table_totals
 
 
@@ -42,6 +45,7 @@ def mirror_status(path: str | Path, *, runs: int = 10) -> MirrorStatus:
     engine = open_db(path)
     try:
         with engine.connect() as conn:
+            runs_table = RUNS_TABLE
             recent = [
                 {
                     "id": row.id,
@@ -54,18 +58,17 @@ def mirror_status(path: str | Path, *, runs: int = 10) -> MirrorStatus:
                     "warnings": len(json.loads(row.warnings_json or "[]")),
                     "error": row.error,
                 }
-                for row in conn.exec_driver_sql(
-                    "SELECT id, started_at, finished_at, outcome, mode, requests, rows_json, "
-                    "warnings_json, error FROM sync_runs ORDER BY id DESC LIMIT ?",
-                    (runs,),
+                for row in conn.execute(
+                    select(runs_table).order_by(runs_table.c.id.desc()).limit(runs)
                 )
             ]
+            spaces = Base.metadata.tables["spaces"]
             cursors = [
                 dict(row._mapping)
-                for row in conn.exec_driver_sql(
-                    "SELECT s.resource, s.space_id, sp.name AS space_name, s.cursor, s.dirty, "
-                    "s.walk_page, s.synced_at, s.reconciled_at FROM sync_state AS s "
-                    "LEFT JOIN spaces AS sp ON sp.id = s.space_id ORDER BY s.resource, sp.name"
+                for row in conn.execute(
+                    select(STATE_TABLE, spaces.c.name.label("space_name"))
+                    .outerjoin(spaces, spaces.c.id == STATE_TABLE.c.space_id)
+                    .order_by(STATE_TABLE.c.resource, spaces.c.name)
                 )
             ]
             status = MirrorStatus(

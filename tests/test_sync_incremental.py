@@ -306,7 +306,7 @@ def test_updates_landing_during_a_sync(sim: Simulator, db: Path, tmp_path: Path)
     truth = sim.world.truth()
     space = a_ticket_space(sim)
     numbers = [t.number for t in truth.tickets if t.space_id == space]
-    changed = []
+    changed: list[int] = []
 
     class ChangeDuringWalk:
         def begin(self, key: str, label: str, total: int | None = None) -> None: ...

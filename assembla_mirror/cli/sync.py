@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
@@ -201,8 +201,8 @@ def status_command(db: str, runs: int) -> None:
                     row["space_name"] or row["space_id"] or "(account)",
                     row["cursor"],
                     "yes" if row["dirty"] or row["walk_page"] else "",
-                    (row["synced_at"] or "")[:16],
-                    (row["reconciled_at"] or "")[:16],
+                    _minutes(row["synced_at"]),
+                    _minutes(row["reconciled_at"]),
                 )
                 for row in status.cursors
             ],
@@ -210,6 +210,10 @@ def status_command(db: str, runs: int) -> None:
     )
     click.echo()
     click.echo(table(("table", "rows"), list(status.totals.items())))
+
+
+def _minutes(moment: datetime | None) -> str:
+    return "" if moment is None else f"{moment:%Y-%m-%d %H:%M}"
 
 
 @cli.command("demo")

@@ -14,7 +14,7 @@ from assembla_mirror.sync.config import caller_owns
 from assembla_mirror.sync.context import SpaceInfo, SyncContext
 
 
-def check_caller(conn: Connection, me: dict[str, Any]) -> str:
+def check_caller(conn: Connection, me: dict[str, Any], counter: store.ChangeCounter) -> str:
     """Return the caller's id; refuse a mirror that holds another account's data."""
     try:
         row = n.to_row(n.USERS, me)
@@ -29,7 +29,7 @@ def check_caller(conn: Connection, me: dict[str, Any]) -> str:
         )
     set_meta(conn, "caller_id", caller_id)
     set_meta(conn, "caller_login", login)
-    store.upsert(conn, n.USERS, [row], store.ChangeCounter())
+    store.upsert(conn, n.USERS, [row], counter)
     return str(caller_id)
 
 

@@ -25,7 +25,7 @@ from assembla_mirror.config import ClientSettings
 from assembla_mirror.credentials import Credentials, load_credentials
 from assembla_mirror.db import open_db
 from assembla_mirror.errors import MirrorError
-from assembla_mirror.state import SyncLock, finish_run, set_meta, start_run
+from assembla_mirror.state import SyncLock, finish_run, get_meta, set_meta, start_run
 from assembla_mirror.sync import account, activity, comments, config, tasks, tickets
 from assembla_mirror.sync.context import SyncContext
 from assembla_mirror.sync.options import CONFIG_RESOURCES, SyncOptions
@@ -76,7 +76,9 @@ def _run(
     transport: httpx.BaseTransport | None,
     legacy_transport: httpx.BaseTransport | None,
 ) -> SyncReport:
-    mode = "full" if options.full else "incremental"
+    with engine.connect() as conn:
+        first = get_meta(conn, "caller_id") is None
+    mode = "full" if options.full else "initial" if first else "incremental"
     run_id = start_run(engine, mode, run_options(options))
     started = time.monotonic()
     outcome, error = "failed", None
@@ -134,7 +136,7 @@ def run_phases(ctx: SyncContext) -> None:
     me = ctx.client.whoami()
     spaces = [item for page in ctx.client.iter_pages("/v1/spaces") for item in page.items]
     with engine.begin() as conn:
-        ctx.caller_id = account.check_caller(conn, me)
+        ctx.caller_id = account.check_caller(conn, me, ctx.counter)
         account.write_spaces(ctx, conn, spaces)
         if options.with_comments is not None:
             set_meta(conn, comments.META_KEY, "1" if options.with_comments else "0")
