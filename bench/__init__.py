@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print their figures (never CI tests; timings are noisy)."""
