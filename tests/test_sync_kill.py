@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import sqlite3
 import subprocess
@@ -14,7 +15,7 @@ import pytest
 from expected import assert_same_mirror
 from support import run_sync
 
-from assembla_mirror.simulator import Simulator
+from assembla_mirror.simulator import Scale, Simulator, World
 
 
 def sync_process(sim: Simulator, db: Path) -> subprocess.Popen[bytes]:
@@ -111,3 +112,30 @@ def test_resume_does_not_redo_finished_pages(sim: Simulator, db: Path, tmp_path:
     # each interrupted walk re-reads at most one page plus one top-up page
     assert pages_resumed <= pages_full - fetched_before_kill + 2 * 4
     assert_same_mirror(db, full)
+
+
+@pytest.mark.slow
+def test_twenty_random_kills_of_a_large_sync_converge(tmp_path: Path) -> None:
+    """Kill a large sync at 20 seeded random points (each resumed run is killed again)."""
+    world = World.generate(
+        seed=99, scale=Scale.parse("small,tickets_per_space=700,tasks_per_space=400")
+    )
+    rng = random.Random(2024)
+    db = tmp_path / "killed.db"
+    with Simulator(world) as sim:
+        sim.latency = 0.002
+        kills = 0
+        for _ in range(20):
+            sim.clear_log()
+            process = sync_process(sim, db)
+            if not kill_after(sim, process, rng.randint(2, 30)):
+                break  # this run finished before its kill point: the job is done
+            kills += 1
+            assert integrity(db) == "ok" if db.exists() else True
+        assert kills == 20
+        sim.latency = 0.0
+        assert run_sync(sim, db).ok
+        assert integrity(db) == "ok"
+        fresh = tmp_path / "fresh.db"
+        assert run_sync(sim, fresh).ok
+        assert_same_mirror(db, fresh)
