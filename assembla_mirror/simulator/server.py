@@ -1,0 +1,330 @@
+"""The simulator's HTTP server: lifecycle, authentication, rate limit, latency, faults, log.
+
+One threaded HTTP/1.1 server on 127.0.0.1 serves the v1 API, the legacy XML host
+(``/user/...``, its paths do not collide with ``/v1``) and the OAuth endpoints.
+Each request is handled in this order: its arrival is noted, ``latency`` is
+slept, then (OAuth endpoints aside) the caller is authenticated, the rate limit
+counts the request, a fault may replace or spoil the answer, and the endpoint
+handler runs with the world locked. Every request ends up in the request log.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+from urllib.parse import parse_qs, urlsplit
+
+from assembla_mirror.simulator import api, oauth, warmup
+from assembla_mirror.simulator.auth import authenticate, basic_credentials
+from assembla_mirror.simulator.faults import FaultConfig, FaultSet, fault_response
+from assembla_mirror.simulator.limits import RateLimiter
+from assembla_mirror.simulator.routes import (
+    Call,
+    HttpError,
+    Response,
+    not_found,
+    server_error,
+    throttled,
+)
+from assembla_mirror.simulator.transport import HttpServer, RequestHandler
+from assembla_mirror.simulator.world import World
+
+OAUTH_PATHS = {"/authorization": "GET /authorization", "/token": "POST /token"}
+
+
+@dataclass(frozen=True)
+class SimCredentials:
+    """Everything a client needs to call the simulator as one user (all fake)."""
+
+    user_id: str
+    login: str
+    api_key: str
+    api_secret: str
+    username: str
+    password: str
+    client_id: str
+    client_secret: str
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request as the simulator saw it (``status`` 0: the connection was dropped).
+
+    ``t`` is ``time.monotonic()`` at arrival, ``wall`` the real UTC time then.
+    """
+
+    t: float
+    wall: datetime
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    status: int
+    credential: str | None
+    kind: str
+    fault: str | None
+    endpoint: str
+
+
+@dataclass
+class _Outcome:
+    """What the log records about a request beyond its status, filled in while answering."""
+
+    kind: str
+    credential: str | None = None
+    fault: str | None = None
+    endpoint: str | None = None
+
+
+class Simulator:
+    """The Assembla API simulator serving ``world`` over HTTP on 127.0.0.1.
+
+    Use as a context manager or call :meth:`start`/:meth:`stop`. ``rate_limit``
+    is ``(per_minute, per_second)`` per credential or None; ``latency`` is slept
+    before each answer; ``faults`` sets random fault rates; ``token_ttl`` is the
+    idle lifetime of OAuth access tokens. ``port=0`` lets the OS choose.
+    """
+
+    def __init__(
+        self,
+        world: World,
+        *,
+        rate_limit: tuple[int, int] | None = None,
+        latency: float = 0.0,
+        faults: FaultConfig | None = None,
+        token_ttl: float = 900.0,
+        port: int = 0,
+        host: str = "127.0.0.1",
+    ) -> None:
+        self.world = world
+        self.latency = latency
+        self.faults = FaultSet(faults or FaultConfig())
+        self.tokens = oauth.TokenStore(token_ttl)
+        self._limiter: RateLimiter | None = None
+        self.rate_limit = rate_limit
+        self._address = (host, port)
+        self._server: HttpServer | None = None
+        self._thread: threading.Thread | None = None
+        self._log: list[tuple[int, RequestRecord]] = []
+        self._log_lock = threading.Lock()
+        self._arrivals = 0
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> Simulator:
+        """Bind the socket and serve in a background thread."""
+        if self._server is not None:
+            raise RuntimeError("the simulator is already running")
+        self._server = HttpServer(self._address, self._serve)
+        # A short poll interval makes stop() quick (it waits for the next poll);
+        # idle, that costs 100 cheap select() calls a second.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, close open connections and the socket, join the threads."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def api_url(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        if self._server is None:
+            raise RuntimeError("the simulator is not running")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def legacy_url(self) -> str:
+        """The legacy XML host: the same server (its ``/user/...`` paths do not collide)."""
+        return self.api_url
+
+    # --- configuration and credentials ----------------------------------------------------
+
+    @property
+    def rate_limit(self) -> tuple[int, int] | None:
+        """``(per_minute, per_second)`` per credential, or None for no limit."""
+        return self._limiter.limits if self._limiter is not None else None
+
+    @rate_limit.setter
+    def rate_limit(self, value: tuple[int, int] | None) -> None:
+        self._limiter = RateLimiter(*value) if value is not None else None
+
+    @property
+    def credentials(self) -> SimCredentials:
+        """The primary caller's credentials."""
+        return self.credentials_for(self.world.primary_user.id)
+
+    def credentials_for(self, user_id: str) -> SimCredentials:
+        """Credentials of any user of the world (id or login)."""
+        user = self.world.user(user_id)
+        return SimCredentials(
+            user_id=user.id,
+            login=user.login,
+            api_key=user.api_key,
+            api_secret=user.api_secret,
+            username=user.login,
+            password=user.password,
+            client_id=self.tokens.client_id,
+            client_secret=self.tokens.client_secret,
+        )
+
+    def warm_up(self) -> None:
+        """Render the primary caller's tickets and tasks now, so a first walk is served warm.
+
+        Benchmarks call this before timing (``mirror simulate`` does it before
+        printing its settings); bench scale takes a couple of seconds.
+        """
+        warmup.warm_up(self.world)
+
+    def issue_pin(self) -> str:
+        """A fresh PIN for the primary caller (what ``/authorization`` shows)."""
+        return self.tokens.issue_pin(self.world.primary_user.id)
+
+    def expire_access_tokens(self) -> None:
+        """Expire every OAuth access token issued so far."""
+        self.tokens.expire_access_tokens()
+
+    def revoke_refresh_tokens(self) -> None:
+        """Invalidate every OAuth refresh token issued so far."""
+        self.tokens.revoke_refresh_tokens()
+
+    # --- request log ---------------------------------------------------------------------
+
+    @property
+    def request_log(self) -> list[RequestRecord]:
+        """A copy of the request log, in arrival order."""
+        with self._log_lock:
+            return [record for _, record in sorted(self._log, key=lambda item: item[0])]
+
+    def request_counts(self) -> Counter[str]:
+        """How many requests each endpoint pattern got, e.g. ``GET /v1/spaces/:space/tickets``."""
+        return Counter(record.endpoint for record in self.request_log)
+
+    def clear_log(self) -> None:
+        """Forget the requests logged so far."""
+        with self._log_lock:
+            self._log.clear()
+
+    # --- serving ----------------------------------------------------------------------------
+
+    def _serve(self, handler: RequestHandler) -> None:
+        arrived, wall = time.monotonic(), datetime.now(UTC)
+        with self._log_lock:
+            self._arrivals += 1
+            order = self._arrivals
+        parts = urlsplit(handler.path)
+        path, query = parts.path, parse_qs(parts.query, keep_blank_values=True)
+        method, body = handler.command, handler.read_body()
+        if self.latency > 0:
+            time.sleep(self.latency)
+        outcome = _Outcome(kind="oauth" if path in OAUTH_PATHS else "api")
+        try:
+            if outcome.kind == "oauth":
+                response: Response | None = self._oauth(handler, method, path, query, body)
+                outcome.endpoint = OAUTH_PATHS[path]
+            else:
+                response = self._answer(handler, method, path, query, arrived, outcome)
+        except Exception:
+            traceback.print_exc()  # a simulator bug: show it, answer like Assembla would
+            response = server_error()
+        record = RequestRecord(
+            t=arrived,
+            wall=wall,
+            method=method,
+            path=path,
+            query=query,
+            status=response.status if response is not None else 0,
+            credential=outcome.credential,
+            kind=outcome.kind,
+            fault=outcome.fault,
+            endpoint=outcome.endpoint or f"{method} {path}",
+        )
+        with self._log_lock:
+            self._log.append((order, record))
+        # Logged before answering: a client that got its answer finds its request logged.
+        if response is None:
+            handler.drop()
+        else:
+            handler.send(response, truncate=outcome.fault == "truncate")
+
+    def _answer(
+        self,
+        handler: RequestHandler,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        arrived: float,
+        outcome: _Outcome,
+    ) -> Response | None:
+        """The response to an API or legacy request, or None to drop the connection."""
+        if path.startswith("/user/"):
+            outcome.kind = "legacy"
+        found = api.ROUTER.match(method, path)
+        if found is not None:
+            outcome.endpoint = found[0].endpoint
+        user = authenticate(handler.headers, outcome.kind, self.world.state, self.tokens)
+        if isinstance(user, Response):
+            return user
+        outcome.credential = user.id
+        limiter = self._limiter
+        if limiter is not None:
+            verdict = limiter.check(user.id, arrived)
+            if not verdict.allowed:
+                return throttled(verdict.retry_after)
+        fault = self.faults.pick(path)
+        if fault is not None:
+            outcome.fault = fault.kind
+            if fault.kind == "slow":
+                time.sleep(fault.seconds)
+            elif fault.kind != "truncate":
+                return fault_response(fault)
+        if found is None:
+            return not_found()
+        route, params = found
+        with self.world.lock:
+            try:
+                return route.handler(Call(self.world, user, params, query))
+            except HttpError as exc:
+                return exc.response
+
+    def _oauth(
+        self,
+        handler: RequestHandler,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        body: bytes,
+    ) -> Response:
+        if OAUTH_PATHS[path] != f"{method} {path}":
+            return not_found()
+        if path == "/authorization":
+            return oauth.authorization_page(self.tokens, query, self.world.primary_user.id)
+        params = {**parse_qs(body.decode("utf-8", "replace")), **query}
+        client = basic_credentials(handler.headers.get("Authorization"))
+        return oauth.token_endpoint(self.tokens, params, client)

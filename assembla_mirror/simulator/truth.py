@@ -1,0 +1,117 @@
+"""What the server holds that one caller can see, as plain typed values for test oracles.
+
+:class:`Truth` is a snapshot: every record is a copy, so later changes to the
+world do not leak into it. It is computed from the stored objects directly and
+never from rendered JSON, so tests can derive expected database rows without
+reusing the mirror's own parsing.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import defaultdict
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import TypeVar
+
+from assembla_mirror.simulator.entities import (
+    Comment,
+    CustomField,
+    Event,
+    Milestone,
+    Space,
+    Task,
+    Ticket,
+    TicketStatus,
+    TimeLog,
+    User,
+    UserRole,
+)
+from assembla_mirror.simulator.state import WorldState
+
+ACTIVITY_WINDOW = timedelta(days=60)
+T = TypeVar("T")
+
+
+@dataclass
+class Truth:
+    """Copies of everything ``user_id`` may see (see the package docs for the rules)."""
+
+    user_id: str
+    spaces: list[Space]
+    users: list[User]
+    user_roles: list[UserRole]
+    milestones: list[Milestone]
+    ticket_statuses: list[TicketStatus]
+    custom_fields: list[CustomField]
+    tickets: list[Ticket]
+    comments: list[Comment]
+    tasks: list[Task]
+    time_logs: list[TimeLog]
+    events: list[Event]
+
+    def hours_by_space(self) -> dict[str, float]:
+        """Total task hours per space id, over the visible tasks."""
+        totals: dict[str, Decimal] = defaultdict(Decimal)
+        for task in self.tasks:
+            totals[task.space_id] += task.hours
+        return {space_id: float(hours) for space_id, hours in totals.items()}
+
+    def counts(self) -> dict[str, int]:
+        """Number of records per list, e.g. ``{"tickets": 640, ...}``."""
+        return {f.name: len(getattr(self, f.name)) for f in fields(self) if f.name != "user_id"}
+
+
+def _copies(items: list[T]) -> list[T]:
+    return [copy.copy(item) for item in items]
+
+
+def build_truth(state: WorldState, user_id: str, now: datetime) -> Truth:
+    """The snapshot for ``user_id`` at ``now`` (the caller must hold the world's lock)."""
+    mine = state.member_spaces(user_id)
+    space_ids = {data.space.id for data in mine}
+    owned = {data.space.id for data in mine if data.roles[user_id].role == "owner"}
+    with_tickets = [data for data in mine if data.ticket_tool is not None]
+    member_ids = dict.fromkeys(uid for data in mine for uid in data.roles)
+
+    tickets: list[Ticket] = []
+    comments: list[Comment] = []
+    for data in with_tickets:
+        titles = dict(data.titles)
+        for ticket in sorted(data.tickets.values(), key=lambda t: t.number):
+            twin = copy.copy(ticket)
+            twin.custom_values = dict(ticket.custom_values)
+            twin.titles = titles
+            tickets.append(twin)
+            comments += _copies(state.comments.get(ticket.id, []))
+    fields_ = []
+    for data in with_tickets:
+        for custom in data.fields.values():
+            twin_field = copy.copy(custom)
+            twin_field.list_options = list(custom.list_options)
+            fields_.append(twin_field)
+
+    tasks = [
+        task
+        for task in state.tasks.values()
+        if task.space_id in space_ids and (task.user_id == user_id or task.space_id in owned)
+    ]
+    logs = [
+        log for task in tasks if task.user_id == user_id for log in state.time_logs.get(task.id, [])
+    ]
+    since = now - ACTIVITY_WINDOW
+    return Truth(
+        user_id=user_id,
+        spaces=_copies([data.space for data in mine]),
+        users=_copies([state.users[uid] for uid in member_ids]),
+        user_roles=_copies([row for data in mine for row in data.roles.values()]),
+        milestones=_copies([m for data in mine for m in data.milestones.values()]),
+        ticket_statuses=_copies([s for data in with_tickets for s in data.statuses]),
+        custom_fields=fields_,
+        tickets=tickets,
+        comments=comments,
+        tasks=_copies(tasks),
+        time_logs=_copies(logs),
+        events=_copies([e for e in state.events if e.space_id in space_ids and e.date >= since]),
+    )
