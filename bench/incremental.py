@@ -39,9 +39,8 @@ def main() -> None:
             f"scale {args.scale}: {len(world.truth().spaces)} spaces, "
             f"{first.totals['tickets']:,} tickets, {first.totals['tasks']:,} tasks"
         )
-        print(
-            f"first sync:            {first.requests:6,} requests  {time.perf_counter() - started:6.1f} s"
-        )
+        seconds = time.perf_counter() - started
+        print(f"first sync:            {first.requests:6,} requests  {seconds:6.1f} s")
 
         again = run(sim, db)
         print(f"no-change re-sync:     {again.requests:6,} requests  (target <= 25, aim < 5)")

@@ -88,9 +88,12 @@ class WorkGenerator:
         ratio = min(0.9, self.scale.deleted_ticket_ratio)
         begin = max(data.space.created_at, self.start)
         latest = now - timedelta(seconds=60)
-        step = max(1.0, (latest - begin).total_seconds() / (count / (1 - ratio) + 1))
         moment, live = begin, 0
         while live < count:
+            # Spread what is left of the history over the tickets still to come, so
+            # creation times never pile up at the end of it.
+            left = (latest - moment).total_seconds()
+            step = max(1.0, left / ((count - live) / (1 - ratio) + 1))
             moment = min(latest, moment + timedelta(seconds=int(rng.uniform(0.2, 1.8) * step)))
             ticket = self._ticket(data, moment, mix)
             if live and rng.random() < ratio:
