@@ -19,6 +19,7 @@ import pytest
 from support import run_sync
 
 from assembla_mirror.cli import cli
+from assembla_mirror.demo import DEMO_SEED
 from assembla_mirror.simulator import Scale, Simulator, World
 
 REPO = Path(__file__).resolve().parent.parent
@@ -50,7 +51,8 @@ def test_first_section_gives_exactly_two_commands_that_ci_runs() -> None:
 @pytest.fixture(scope="module")
 def mirror_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("readme")
-    world = World.generate(seed=3, scale=Scale.preset("small"))
+    # The demo account: its first space is the original wrapper README's "Big Project".
+    world = World.generate(seed=DEMO_SEED, scale=Scale.preset("demo"))
     with Simulator(world) as sim:
         assert run_sync(sim, directory / "assembla.db", with_comments=True).ok
     return directory

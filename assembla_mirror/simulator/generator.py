@@ -36,6 +36,13 @@ LATER_SPACE_ZONES = ("+05:30", "+00:00", None, "+03:00", "-08:00")
 #: ticket count multipliers per space index, so spaces differ in size
 SIZE_FACTORS = (1.0, 0.8, 1.25, 0.9, 1.1)
 DEFAULT_STATUSES = (("New", 1), ("Accepted", 1), ("Test", 1), ("Fixed", 0), ("Invalid", 0))
+#: What the original `assembla` wrapper's README asks the first space for: a member
+#: "John Smith", a milestone "Release Candidate 1" and a "Code Review" status
+#: (tickets #201 and #301 are kept: see generator_work.README_TICKETS), so its
+#: examples run unchanged against the demo mirror.
+README_USER = "John Smith"
+README_MILESTONE = "Release Candidate 1"
+README_STATUS = ("Code Review", 1)
 CUSTOM_STATUSES = (("In Progress", 1), ("Blocked", 1), ("Ready for Deploy", 1), ("Done", 0))
 FIELD_TYPES = ("Text", "Numeric", "List", "Team List", "Date")
 FIELD_TITLES = {
@@ -71,8 +78,29 @@ def generate(seed: int, scale: Scale, now: datetime) -> WorldState:
         if foreign:
             tickets, tasks = max(3, tickets // 10), max(3, tasks // 10)
         work.space(data, tickets if data.ticket_tool else 0, tasks)
+    _shape_for_readme(state, people[1])
     work.finish()
     return state
+
+
+def _shape_for_readme(state: WorldState, john: User) -> None:
+    """Make the original README's singular lookups unambiguous in the first space.
+
+    ``user.ticket(status_name='Test')`` must match exactly one of John Smith's
+    tickets, and ``milestone.ticket(number=301)`` / ``milestone.user(name='John
+    Smith')`` must find something in "Release Candidate 1".
+    """
+    data = next(iter(state.spaces.values()))
+    milestone = next((m for m in data.milestones.values() if m.title == README_MILESTONE), None)
+    tickets = data.tickets
+    if milestone is None or 301 not in tickets:
+        return
+    anchor = tickets[301]
+    anchor.milestone_id, anchor.assigned_to_id = milestone.id, john.id
+    anchor.status, anchor.state, anchor.completed_date = "Test", 1, None
+    for ticket in tickets.values():
+        if ticket is not anchor and ticket.assigned_to_id == john.id and ticket.status == "Test":
+            ticket.status = "Accepted"
 
 
 def _caller_role(index: int) -> str:
@@ -84,7 +112,7 @@ def _caller_role(index: int) -> str:
 def _users(rng: random.Random, state: WorldState, count: int) -> list[User]:
     people = []
     for index in range(count):
-        name = "Mirror Demo" if index == 0 else text.person(rng)
+        name = ("Mirror Demo", README_USER)[index] if index < 2 else text.person(rng)
         ascii_name = text.slug(name).replace("-", ".")
         login = f"{ascii_name if ascii_name != 'space' else 'user'}{index or ''}"
         user = User(
@@ -160,6 +188,8 @@ def _members(
 ) -> None:
     caller, others = people[0], people[1:]
     chosen = rng.sample(others, k=min(len(others), rng.randint(3, 8)))
+    if data.space.name == text.SPACE_NAMES[0] and others[0] not in chosen:
+        chosen[-1] = others[0]  # the README's "John Smith" works in the first space
     roles = [rng.choices(("member", "owner", "watcher"), (6, 1.5, 2.5))[0] for _ in chosen]
     if caller_role != "owner" and "owner" not in roles:
         roles[0] = "owner"
@@ -192,6 +222,8 @@ def _ticket_config(rng: random.Random, state: WorldState, data: SpaceData, field
     assert tool is not None
     created = data.space.created_at
     chosen = list(DEFAULT_STATUSES) + rng.sample(CUSTOM_STATUSES, k=rng.randint(1, 3))
+    if data.space.name == text.SPACE_NAMES[0]:
+        chosen.insert(3, README_STATUS)
     # Real status ids are not in list order; hand them out shuffled.
     ids = [state.new_id("status") for _ in chosen]
     rng.shuffle(ids)
@@ -253,7 +285,9 @@ def _milestones(
         milestone = Milestone(
             id=state.new_id("milestone"),
             space_id=data.space.id,
-            title=rng.choice(("Sprint", "Release", "Версия", "Hito", "里程碑")) + f" {number}",
+            title=README_MILESTONE
+            if number == 1 and data.space.name == text.SPACE_NAMES[0]
+            else rng.choice(("Sprint", "Release", "Версия", "Hito", "里程碑")) + f" {number}",
             description=rng.choice((None, "", text.paragraph(rng, 1))),
             due_date=due,
             start_date=created.date() if rng.random() < 0.5 else None,

@@ -33,6 +33,9 @@ NO_CHANGES = "--- []\n"
 STATUS_CHANGE = "---\n- - status\n  - New\n  - Accepted\n"
 LOG_TEXTS = (None, "Screenshot", "Auto-saved ⏱", "Pause café")
 
+#: Ticket numbers the original `assembla` README fetches; never generated as deleted.
+README_TICKETS = (201, 301)
+
 
 def poisson(rng: random.Random, mean: float) -> int:
     """A Poisson-distributed count with the given mean (Knuth's method; means are small)."""
@@ -96,7 +99,7 @@ class WorkGenerator:
             step = max(1.0, left / ((count - live) / (1 - ratio) + 1))
             moment = min(latest, moment + timedelta(seconds=int(rng.uniform(0.2, 1.8) * step)))
             ticket = self._ticket(data, moment, mix)
-            if live and rng.random() < ratio:
+            if live and rng.random() < ratio and ticket.number not in README_TICKETS:
                 age = (now - moment).total_seconds()
                 self.deleted.append((ticket, moment + timedelta(seconds=int(rng.random() * age))))
                 continue

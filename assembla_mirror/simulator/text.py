@@ -155,7 +155,8 @@ LAST_NAMES = (
     "כהן",
 )
 SPACE_NAMES = (
-    "Web Platform",
+    # The original `assembla` wrapper's README examples use "Big Project".
+    "Big Project",
     "Mobile Apps",
     "Data Pipeline",
     "Support Desk",
