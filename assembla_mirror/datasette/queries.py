@@ -1,0 +1,292 @@
+"""Canned queries for Datasette: the questions a team lead asks, as forms.
+
+Each query is plain SQLite with ``:named`` parameters, which Datasette shows as
+form fields and binds (never pastes) into the SQL. A blank field means "no
+limit" (or the stated default), because Datasette runs a canned query with
+every missing parameter set to ''. Conventions shared by all of them:
+
+* ``:from`` / ``:to``: days ``YYYY-MM-DD``, both inclusive, on the UTC time
+  the work began (``tasks.begin_at``) or the event happened;
+* ``:space``: a space's name, wiki_name or id (any case for names);
+* ``:days``: a number of days.
+
+"Today" is SQLite's ``date('now')``, a UTC day.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SPACE = (
+    "(:space = '' OR s.id = :space OR lower(s.wiki_name) = lower(:space)"
+    " OR lower(s.name) = lower(:space))"
+)
+TASK_DATES = (
+    "(:from = '' OR t.begin_at >= :from) AND (:to = '' OR t.begin_at < date(:to, '+1 day'))"
+)
+
+HOURS_BY_SPACE = f"""
+SELECT s.name AS space, ROUND(COALESCE(SUM(t.hours), 0), 2) AS hours, COUNT(t.id) AS entries
+FROM spaces AS s
+LEFT JOIN tasks AS t ON t.space_id = s.id AND {TASK_DATES}
+WHERE {SPACE}
+GROUP BY s.id
+ORDER BY hours DESC, space"""
+
+HOURS_BY_USER_WEEK = f"""
+SELECT date(t.begin_at, '-6 days', 'weekday 1') AS week_start,
+       COALESCE(u.name, u.login, t.user_id) AS person,
+       ROUND(SUM(t.hours), 2) AS hours, COUNT(*) AS entries
+FROM tasks AS t
+JOIN spaces AS s ON s.id = t.space_id
+LEFT JOIN users AS u ON u.id = t.user_id
+WHERE {TASK_DATES} AND {SPACE}
+GROUP BY week_start, t.user_id
+ORDER BY week_start, person"""
+
+HOURS_BY_MILESTONE = f"""
+SELECT s.name AS space,
+       CASE WHEN t.ticket_id IS NULL THEN '(no ticket)'
+            WHEN k.milestone_id IS NULL THEN '(no milestone)'
+            ELSE COALESCE(m.title, '(milestone not in mirror)') END AS milestone,
+       m.due_date, m.is_completed,
+       ROUND(SUM(t.hours), 2) AS hours, COUNT(DISTINCT t.ticket_id) AS tickets,
+       COUNT(*) AS entries
+FROM tasks AS t
+JOIN spaces AS s ON s.id = t.space_id
+LEFT JOIN tickets AS k ON k.id = t.ticket_id
+LEFT JOIN milestones AS m ON m.id = k.milestone_id
+WHERE {TASK_DATES} AND {SPACE}
+GROUP BY s.id, m.id, milestone
+ORDER BY hours DESC"""
+
+OPEN_TICKETS = f"""
+SELECT s.name AS space, COALESCE(m.title, '(no milestone)') AS milestone, m.due_date,
+       k.status, COUNT(*) AS tickets,
+       ROUND(SUM(COALESCE(k.total_estimate, 0)), 2) AS estimate
+FROM tickets AS k
+JOIN spaces AS s ON s.id = k.space_id
+LEFT JOIN milestones AS m ON m.id = k.milestone_id
+WHERE k.state = 1 AND {SPACE}
+  AND (:milestone = '' OR lower(m.title) = lower(:milestone) OR CAST(m.id AS TEXT) = :milestone)
+GROUP BY s.id, m.id, k.status
+ORDER BY space, m.due_date IS NULL, m.due_date, milestone, tickets DESC"""
+
+# Per day from the milestone's start (or its first ticket) to its completion
+# (or today): tickets added, closed, in scope and remaining, plus the ideal
+# straight line from the final scope down to zero on the due date. A ticket
+# older than the first day counts as added on that day. Blank milestone: the
+# open milestone due soonest (the current sprint).
+BURNDOWN = f"""
+WITH RECURSIVE
+chosen AS (
+  SELECT m.id, m.title, s.name AS space, m.due_date,
+         COALESCE(m.start_date,
+                  (SELECT date(MIN(k.created_on)) FROM tickets AS k WHERE k.milestone_id = m.id))
+           AS first_day,
+         COALESCE(m.completed_date, date('now')) AS last_day
+  FROM milestones AS m JOIN spaces AS s ON s.id = m.space_id
+  WHERE {SPACE} AND (
+    (:milestone = '' AND m.id = (
+        SELECT m2.id FROM milestones AS m2 JOIN spaces AS s ON s.id = m2.space_id
+        WHERE NOT COALESCE(m2.is_completed, 0) AND m2.due_date IS NOT NULL AND {SPACE}
+        ORDER BY m2.due_date LIMIT 1))
+    OR lower(m.title) = lower(:milestone) OR CAST(m.id AS TEXT) = :milestone)
+),
+days(milestone_id, day, last_day) AS (
+  SELECT id, first_day, last_day FROM chosen WHERE first_day IS NOT NULL
+  UNION ALL
+  SELECT milestone_id, date(day, '+1 day'), last_day FROM days WHERE day < last_day
+),
+moves AS (
+  SELECT c.id AS milestone_id, MAX(date(k.created_on), c.first_day) AS day, 1 AS added,
+         0 AS closed
+  FROM tickets AS k JOIN chosen AS c ON c.id = k.milestone_id
+  UNION ALL
+  SELECT c.id, MAX(date(COALESCE(k.completed_date, k.updated_at)), c.first_day), 0, 1
+  FROM tickets AS k JOIN chosen AS c ON c.id = k.milestone_id
+  WHERE k.state = 0
+),
+per_day AS (
+  SELECT milestone_id, day, SUM(added) AS added, SUM(closed) AS closed
+  FROM moves GROUP BY milestone_id, day
+),
+lines AS (
+  SELECT d.milestone_id, d.day, COALESCE(p.added, 0) AS added, COALESCE(p.closed, 0) AS closed,
+         SUM(COALESCE(p.added, 0)) OVER w AS scope,
+         SUM(COALESCE(p.added, 0) - COALESCE(p.closed, 0)) OVER w AS remaining
+  FROM days AS d LEFT JOIN per_day AS p ON p.milestone_id = d.milestone_id AND p.day = d.day
+  WINDOW w AS (PARTITION BY d.milestone_id ORDER BY d.day)
+)
+SELECT c.space, c.title AS milestone, l.day, l.added, l.closed, l.scope, l.remaining,
+       CASE WHEN c.due_date > c.first_day THEN ROUND(MAX(0.0,
+         (SELECT COUNT(*) FROM tickets AS k WHERE k.milestone_id = c.id)
+         * (julianday(c.due_date) - julianday(l.day))
+         / (julianday(c.due_date) - julianday(c.first_day))), 1) END AS ideal_remaining
+FROM lines AS l JOIN chosen AS c ON c.id = l.milestone_id
+ORDER BY c.space, c.title, l.day"""
+
+STALE_TICKETS = f"""
+WITH cutoff(at) AS (
+  SELECT datetime('now', '-' || CAST(COALESCE(NULLIF(:days, ''), '30') AS INTEGER) || ' days')
+)
+SELECT s.name AS space, k.number, k.summary, k.status,
+       COALESCE(k.assigned_to_name, k.assigned_to_id, '(unassigned)') AS assignee,
+       k.updated_at AS last_update,
+       (SELECT MAX(t.begin_at) FROM tasks AS t WHERE t.ticket_id = k.id) AS last_time_logged,
+       CAST(julianday('now') - julianday(MAX(k.updated_at, COALESCE(
+         (SELECT MAX(t.begin_at) FROM tasks AS t WHERE t.ticket_id = k.id), ''))) AS INTEGER)
+         AS idle_days
+FROM tickets AS k JOIN spaces AS s ON s.id = k.space_id, cutoff
+WHERE k.state = 1 AND {SPACE}
+  AND k.updated_at < cutoff.at
+  AND NOT EXISTS (SELECT 1 FROM tasks AS t WHERE t.ticket_id = k.id
+                  AND (t.begin_at >= cutoff.at OR t.updated_at >= cutoff.at))
+  AND NOT EXISTS (SELECT 1 FROM ticket_comments AS c WHERE c.ticket_id = k.id
+                  AND c.created_on >= cutoff.at)
+ORDER BY idle_days DESC, space, k.number"""
+
+CLOSED_TICKETS = f"""
+SELECT s.name AS space, k.number, k.summary, k.status, m.title AS milestone,
+       COALESCE(k.assigned_to_name, k.assigned_to_id) AS assignee, k.completed_date,
+       ROUND((SELECT SUM(t.hours) FROM tasks AS t WHERE t.ticket_id = k.id), 2) AS hours
+FROM tickets AS k
+JOIN spaces AS s ON s.id = k.space_id
+LEFT JOIN milestones AS m ON m.id = k.milestone_id
+WHERE k.state = 0 AND {SPACE}
+  AND (:from = '' OR k.completed_date >= :from)
+  AND (:to = '' OR k.completed_date < date(:to, '+1 day'))
+ORDER BY k.completed_date DESC"""
+
+WORKLOAD = f"""
+WITH cutoff(at) AS (
+  SELECT datetime('now', '-' || CAST(COALESCE(NULLIF(:days, ''), '14') AS INTEGER) || ' days')
+)
+SELECT COALESCE(u.name, k.assigned_to_name, k.assigned_to_id, '(unassigned)') AS assignee,
+       COUNT(*) AS open_tickets,
+       SUM(k.priority <= 2) AS high_priority,
+       ROUND(SUM(COALESCE(k.total_estimate, 0)), 2) AS estimate,
+       (SELECT ROUND(COALESCE(SUM(t.hours), 0), 2) FROM tasks AS t, cutoff
+        WHERE t.user_id = k.assigned_to_id AND t.begin_at >= cutoff.at) AS recent_hours
+FROM tickets AS k
+JOIN spaces AS s ON s.id = k.space_id
+LEFT JOIN users AS u ON u.id = k.assigned_to_id
+WHERE k.state = 1 AND {SPACE}
+GROUP BY k.assigned_to_id
+ORDER BY open_tickets DESC"""
+
+OVERDUE_MILESTONES = f"""
+SELECT s.name AS space, m.title AS milestone, m.due_date,
+       CAST(julianday(date('now')) - julianday(m.due_date) AS INTEGER) AS days_late,
+       COALESCE(SUM(k.state = 1), 0) AS open_tickets, COUNT(k.id) AS tickets
+FROM milestones AS m
+JOIN spaces AS s ON s.id = m.space_id
+LEFT JOIN tickets AS k ON k.milestone_id = m.id
+WHERE NOT COALESCE(m.is_completed, 0) AND m.due_date < date('now') AND {SPACE}
+GROUP BY m.id
+ORDER BY days_late DESC"""
+
+DAILY_ACTIVITY = f"""
+SELECT s.name AS space, time(e.date) AS time_utc, e.author_name AS author, e.operation,
+       e.object, e.title,
+       CASE WHEN e.whatchanged <> '' THEN 'changed: ' || e.whatchanged
+            WHEN e.object LIKE '%Comment%' THEN e.comment_or_description
+            ELSE '' END AS details,
+       e.url
+FROM events AS e
+LEFT JOIN spaces AS s ON s.id = e.space_id
+WHERE e.date >= COALESCE(NULLIF(:day, ''), date('now'))
+  AND e.date < date(COALESCE(NULLIF(:day, ''), date('now')), '+1 day')
+  AND {SPACE}
+ORDER BY space, e.date"""
+
+# Phrase search: the words are quoted, so FTS operators typed in the box are
+# plain text and a stray quote or bracket cannot break the query.
+SEARCH = f"""
+WITH matches(ticket_id, rank) AS (
+  SELECT rowid, bm25(tickets_fts) FROM tickets_fts
+  WHERE tickets_fts MATCH '"' || replace(:q, '"', '""') || '"'
+  UNION ALL
+  SELECT c.ticket_id, bm25(ticket_comments_fts) FROM ticket_comments_fts
+  JOIN ticket_comments AS c ON c.id = ticket_comments_fts.rowid
+  WHERE ticket_comments_fts MATCH '"' || replace(:q, '"', '""') || '"'
+)
+SELECT s.name AS space, k.number, k.summary, k.status, MIN(x.rank) AS rank
+FROM matches AS x
+JOIN tickets AS k ON k.id = x.ticket_id
+JOIN spaces AS s ON s.id = k.space_id
+WHERE {SPACE}
+GROUP BY k.id
+ORDER BY rank
+LIMIT 100"""
+
+
+def query(title: str, description: str, sql: str) -> dict[str, Any]:
+    """A canned query entry of Datasette metadata."""
+    return {"title": title, "description": description, "sql": sql.strip()}
+
+
+QUERIES: dict[str, dict[str, Any]] = {
+    "hours_by_space_between": query(
+        "Hours by space between two days",
+        "Hours logged per space; from/to are inclusive days (UTC), blank for no limit.",
+        HOURS_BY_SPACE,
+    ),
+    "hours_by_person_and_week": query(
+        "Hours by person and week",
+        "Hours per person and week (Monday, UTC) between two days, optionally in one space.",
+        HOURS_BY_USER_WEEK,
+    ),
+    "hours_by_milestone_between": query(
+        "Hours by milestone",
+        "Hours logged on each milestone's tickets; time without a ticket or milestone "
+        "has its own row, so the total matches hours by space.",
+        HOURS_BY_MILESTONE,
+    ),
+    "open_tickets_by_status_and_milestone": query(
+        "Open tickets by milestone and status",
+        "Open tickets per milestone (soonest due first) and status, with their estimates; "
+        "milestone by title or id, blank for all.",
+        OPEN_TICKETS,
+    ),
+    "milestone_burndown": query(
+        "Milestone burndown",
+        "Per day: tickets added and closed, scope, remaining and the ideal line to the due "
+        "date. Milestone by title or id; blank for the open milestone due soonest.",
+        BURNDOWN,
+    ),
+    "stale_tickets": query(
+        "Open tickets with no activity for N days",
+        "Open tickets not updated, commented or worked on (time logged) in the last N days "
+        "(blank: 30).",
+        STALE_TICKETS,
+    ),
+    "tickets_closed_between": query(
+        "Tickets closed between two days",
+        "What got done: closed tickets by completion day (UTC), with hours logged on each.",
+        CLOSED_TICKETS,
+    ),
+    "workload_by_assignee": query(
+        "Workload by assignee",
+        "Open tickets, high-priority ones, open estimate and hours logged in the last N days "
+        "(blank: 14) per assignee.",
+        WORKLOAD,
+    ),
+    "overdue_milestones": query(
+        "Overdue milestones",
+        "Milestones past their due date and not completed, with their open tickets.",
+        OVERDUE_MILESTONES,
+    ),
+    "daily_activity": query(
+        "Who did what on a day",
+        "The day's events per space (UTC day, blank for today): time, author, operation, "
+        "title and what changed or the comment.",
+        DAILY_ACTIVITY,
+    ),
+    "search_tickets_and_comments": query(
+        "Search tickets and comments",
+        "Tickets whose summary, description or comments contain the phrase (accents and "
+        "case ignored).",
+        SEARCH,
+    ),
+}

@@ -1,0 +1,150 @@
+"""mirror search: unicode (accents folded, CJK, emoji), FTS syntax typed by users, comments."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from support import run_sync
+from use_mirror import has_word_starting, rows, synced_mirror
+
+from assembla_mirror.cli import cli
+from assembla_mirror.simulator import Simulator
+
+
+@pytest.fixture(scope="module")
+def mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return synced_mirror(tmp_path_factory.mktemp("search"))
+
+
+def search(db: Path, *args: str) -> list[dict[str, object]]:
+    result = CliRunner().invoke(cli, ["search", "--db", str(db), "--format", "json", *args])
+    assert result.exit_code == 0, result.output
+    hits: list[dict[str, object]] = json.loads(result.stdout)
+    return hits
+
+
+def tickets_with(db: Path, *prefixes: str, comments: bool = True) -> set[tuple[str, int]]:
+    """(space name, number) of tickets where every prefix starts a word of their text."""
+    texts: dict[tuple[str, int], str] = {}
+    for space, number, summary, description in rows(
+        db,
+        "SELECT s.name, k.number, k.summary, k.description "
+        "FROM tickets k JOIN spaces s ON s.id = k.space_id",
+    ):
+        texts[(space, number)] = f"{summary}\n{description}"
+    found = {
+        key for key, text in texts.items() if all(has_word_starting(text, p) for p in prefixes)
+    }
+    if comments:
+        for space, number, comment in rows(
+            db,
+            "SELECT s.name, k.number, c.comment FROM ticket_comments c "
+            "JOIN tickets k ON k.id = c.ticket_id JOIN spaces s ON s.id = k.space_id",
+        ):
+            if all(has_word_starting(comment, p) for p in prefixes):
+                found.add((space, number))
+    return found
+
+
+def hit_keys(hits: list[dict[str, object]]) -> set[tuple[object, object]]:
+    return {(hit["space"], hit["number"]) for hit in hits}
+
+
+@pytest.mark.parametrize("query", ["cafe", "CAFÉ", "Café", "resume", "uberarbeiten"])
+def test_accents_and_case_are_folded(mirror: Path, query: str) -> None:
+    expected = tickets_with(mirror, query)
+    assert expected
+    assert hit_keys(search(mirror, query, "--limit", "1000")) == expected
+
+
+@pytest.mark.parametrize("query", ["検索", "用户", "已经", "إصلاح", "מופיעה", "traine", "Ünïcödé"])
+def test_other_scripts_are_found(mirror: Path, query: str) -> None:
+    # A run of CJK characters is one token, so "検索" finds "検索フォーム" as a prefix.
+    expected = tickets_with(mirror, query)
+    assert expected  # the simulator writes each of these into some ticket or comment
+    hits = search(mirror, query, "--limit", "1000")
+    assert hit_keys(hits) == expected
+
+
+def test_every_word_must_match_and_the_snippet_marks_them(mirror: Path) -> None:
+    hits = search(mirror, "cafe menu", "--limit", "1000")
+    assert hit_keys(hits) == tickets_with(mirror, "cafe", "menu") != set()
+    assert all("[" in str(hit["snippet"]) and "]" in str(hit["snippet"]) for hit in hits)
+
+
+def test_emoji_survive_and_emoji_alone_gets_a_hint(mirror: Path) -> None:
+    hits = search(mirror, "reactions", "--limit", "1000")
+    assert hits
+    assert any("🎉" in str(hit["summary"]) for hit in hits)
+    text = CliRunner().invoke(cli, ["search", "--db", str(mirror), "reactions", "--limit", "3"])
+    assert "🎉" in text.output
+    alone = CliRunner().invoke(cli, ["search", "--db", str(mirror), "🎉"])
+    assert alone.exit_code == 0
+    assert "No tickets match '🎉'." in alone.stdout
+    assert "letters and digits only" in alone.stderr
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"',
+        '""',
+        "*",
+        "cafe*",
+        "AND",
+        "OR NOT",
+        "NEAR(",
+        "NEAR(cafe menu)",
+        "-cafe",
+        "^cafe",
+        "a:b",
+        "summary:cafe",
+        "'",
+        "(",
+        ")",
+        "{x}",
+        '"unterminated',
+        "café AND",
+        "\\",
+        "%_",
+    ],
+)
+def test_fts_syntax_in_the_query_is_plain_text(mirror: Path, query: str) -> None:
+    # "--" ends the options, as for any command, so "-cafe" is a query too
+    result = CliRunner().invoke(cli, ["search", "--db", str(mirror), "--", query])
+    assert result.exit_code == 0, result.output
+    assert result.exception is None
+
+
+def test_operators_are_searched_as_words(mirror: Path) -> None:
+    # "NEAR(cafe menu)" is three words here, not an FTS NEAR group
+    assert hit_keys(search(mirror, "NEAR(cafe menu)")) == set()
+    assert hit_keys(search(mirror, "summary:cafe")) == set()
+
+
+def test_space_filter_and_limit(mirror: Path) -> None:
+    space = rows(mirror, "SELECT name FROM spaces ORDER BY name LIMIT 1")[0][0]
+    everywhere = tickets_with(mirror, "cafe")
+    there = search(mirror, "cafe", "--space", space, "--limit", "1000")
+    assert hit_keys(there) == {key for key in everywhere if key[0] == space}
+    assert len(search(mirror, "cafe", "--limit", "2")) == 2
+    text = CliRunner().invoke(cli, ["search", "--db", str(mirror), "cafe", "--limit", "1"])
+    assert text.exit_code == 0
+    first = there[0] if there else None
+    assert first is None or isinstance(first["number"], int)
+    assert text.output.count("\n") == 2  # one hit: a title line and a snippet line
+
+
+def test_comments_are_searched_once_mirrored(sim: Simulator, db: Path) -> None:
+    ticket = sim.world.truth().tickets[5]
+    sim.world.add_comment(ticket.space_id, ticket.number, "Zyxwvut réglé avec Ωmega 🚀")
+    run_sync(sim, db)
+    assert search(db, "zyxwvut") == []
+    run_sync(sim, db, with_comments=True)
+    hits = search(db, "zyxwvut regle")
+    assert [(hit["number"], hit["summary"]) for hit in hits] == [(ticket.number, ticket.summary)]
+    assert "[Zyxwvut]" in str(hits[0]["snippet"])
+    assert search(db, "ωMEGA")[0]["number"] == ticket.number
