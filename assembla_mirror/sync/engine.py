@@ -236,4 +236,3 @@ def table_totals(engine: Engine) -> dict[str, int]:
             table: conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one()
             for table in TABLES
         }
-
