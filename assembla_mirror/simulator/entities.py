@@ -3,7 +3,8 @@
 Datetimes are aware UTC ``datetime``s with whole seconds, pure dates are
 ``datetime.date``, task hours are ``Decimal``. Every record carries a ``cache``
 slot where :mod:`~assembla_mirror.simulator.render` keeps its last rendering;
-the world clears it whenever the record changes.
+the world clears it whenever the record changes. A ``patch`` slot holds bad
+values a test asked the record to be served with (:meth:`World.corrupt`).
 
 Ticket custom field values are stored per custom-field id (``custom_values``)
 next to a title map shared by all tickets of a space (``titles``), so renaming a
@@ -19,6 +20,17 @@ from decimal import Decimal
 from typing import Any
 
 RenderCache = tuple[Any, bytes] | None
+#: Fields served in place of the record's own (see World.corrupt); MISSING drops one.
+Patch = dict[str, Any] | None
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+#: A patch value meaning "leave this field out of the payload".
+MISSING: Any = _Missing()
 
 
 @dataclass(slots=True, kw_only=True)
@@ -37,6 +49,7 @@ class User:
     api_secret: str = field(default="", repr=False)
     password: str = field(default="", repr=False)
     cache: RenderCache = field(default=None, compare=False, repr=False)
+    patch: Patch = field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -58,6 +71,7 @@ class Space:
     default_showpage: str = "Wiki"
     time_zone: str | None = None
     cache: RenderCache = field(default=None, compare=False, repr=False)
+    patch: Patch = field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -74,6 +88,7 @@ class SpaceTool:
     created_at: datetime
     active: bool = True
     cache: RenderCache = field(default=None, compare=False, repr=False)
+    patch: Patch = field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -90,6 +105,7 @@ class UserRole:
     invited_by_id: str | None
     title: str | None = None
     cache: RenderCache = field(default=None, compare=False, repr=False)
+    patch: Patch = field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -114,6 +130,7 @@ class Milestone:
     release_notes: str | None = None
     budget: float | None = None
     cache: RenderCache = field(default=None, compare=False, repr=False)
+    patch: Patch = field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -129,6 +146,7 @@ class TicketStatus:
     created_at: datetime
     updated_at: datetime
     cache: RenderCache = field(default=None, compare=False, repr=False)
+    patch: Patch = field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -149,6 +167,7 @@ class CustomField:
     example_value: str | None = None
     list_options: list[str] = field(default_factory=list)
     cache: RenderCache = field(default=None, compare=False, repr=False)
+    patch: Patch = field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -186,6 +205,7 @@ class Ticket:
     custom_values: dict[int, str] = field(default_factory=dict)
     titles: dict[int, str] = field(default_factory=dict, compare=False, repr=False)
     cache: RenderCache = field(default=None, compare=False, repr=False)
+    patch: Patch = field(default=None, compare=False, repr=False)
 
     @property
     def custom_fields(self) -> dict[str, str]:
@@ -207,6 +227,7 @@ class Comment:
     updated_at: datetime
     ticket_changes: str = "--- []\n"
     cache: RenderCache = field(default=None, compare=False, repr=False)
+    patch: Patch = field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -228,6 +249,7 @@ class Task:
     ticket_number: int | None = None
     job_agreement_id: int | None = None
     cache: RenderCache = field(default=None, compare=False, repr=False)
+    patch: Patch = field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -272,3 +294,4 @@ class Event:
     comment_or_description: str | None = None
     ticket: EventTicket | None = None
     cache: RenderCache = field(default=None, compare=False, repr=False)
+    patch: Patch = field(default=None, compare=False, repr=False)

@@ -15,6 +15,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from assembla_mirror.simulator.entities import (
+    MISSING,
     Comment,
     CustomField,
     Event,
@@ -37,16 +38,35 @@ _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def dumps(value: Any) -> bytes:
-    """Compact UTF-8 JSON, unicode unescaped (as Assembla sends it)."""
-    return _encode(value).encode("utf-8")
+    """Compact UTF-8 JSON, unicode unescaped (as Assembla sends it).
+
+    Text UTF-8 cannot carry (a lone surrogate a test planted) goes out as a JSON
+    ``\\uXXXX`` escape, as any server written in a language with UTF-16 strings would.
+    """
+    text = _encode(value)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value, separators=(",", ":")).encode("ascii")
 
 
 def cached(obj: Any, key: Hashable, build: Callable[[], dict[str, Any]]) -> bytes:
-    """``obj``'s JSON for ``key``, rendered with ``build`` on a cache miss."""
+    """``obj``'s JSON for ``key``, rendered with ``build`` on a cache miss.
+
+    A record's ``patch`` (bad values planted by :meth:`World.corrupt`) replaces or,
+    with ``MISSING``, removes fields of the payload.
+    """
     entry = obj.cache
     if entry is not None and entry[0] == key:
         return entry[1]  # type: ignore[no-any-return]
-    body = dumps(build())
+    payload = build()
+    if obj.patch:
+        for name, value in obj.patch.items():
+            if value is MISSING:
+                payload.pop(name, None)
+            else:
+                payload[name] = value
+    body = dumps(payload)
     obj.cache = (key, body)
     return body
 

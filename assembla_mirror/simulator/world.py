@@ -83,6 +83,38 @@ class World(Changes):
         """A task by id."""
         return self.state.tasks[task_id]
 
+    def corrupt(self, kind: str, ref: Any, **fields: Any) -> None:
+        """Serve one record with bad or odd values, as a real server might.
+
+        ``kind`` is "space", "user", "ticket" (``ref`` = (space, number)), "task" or
+        "milestone"; each keyword replaces that payload field with any JSON value
+        (``hours="abc"``, ``summary="\\x00"``, ``brand_new=[1]``), and
+        :data:`~assembla_mirror.simulator.entities.MISSING` drops it. The record's
+        own (typed) values, and so :meth:`truth`, stay as they were. Nothing is
+        bumped: change the record too when a sync should notice.
+        """
+        with self.lock:
+            record: Any
+            if kind == "ticket":
+                record = self.ticket(*ref)
+            elif kind == "task":
+                record = self.task(ref)
+            elif kind == "milestone":
+                record = next(
+                    m
+                    for d in self.state.spaces.values()
+                    for m in d.milestones.values()
+                    if m.id == ref
+                )
+            elif kind == "space":
+                record = self.space(ref)
+            elif kind == "user":
+                record = self.user(ref)
+            else:
+                raise ValueError(f"cannot corrupt a {kind!r}")
+            record.patch = {**(record.patch or {}), **fields}
+            record.cache = None
+
     def truth(self, user_id: str | None = None) -> Truth:
         """A snapshot of what ``user_id`` (default: the primary caller) may see."""
         with self.lock:
