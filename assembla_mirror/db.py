@@ -24,7 +24,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, inspect
 
-from assembla_mirror.errors import SchemaError
+from assembla_mirror.errors import ConfigError, SchemaError
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -167,6 +167,18 @@ def open_db(path: str | Path, *, upgrade: bool = True) -> Engine:
             backup_database(path, revision)
         migrate(engine)
     return engine
+
+
+def open_existing(path: str | Path) -> Engine:
+    """Open a mirror that must already exist (upgrading its schema).
+
+    :func:`open_db` creates a missing file, which is right for a sync and wrong
+    for a reader: a typo in a path would quietly answer from an empty mirror.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"no mirror at {path}; create it with `mirror sync --db {path}`")
+    return open_db(path)
 
 
 def _has_tables(engine: Engine) -> bool:

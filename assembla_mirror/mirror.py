@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from dateutil import parser as dateparser
 from sqlalchemy import ColumnElement, Table, and_, select
 
-from assembla_mirror.db import open_db
+from assembla_mirror.db import open_existing
 from assembla_mirror.errors import ConfigError, MirrorError
 from assembla_mirror.models import Base
 from assembla_mirror.records import Event, Milestone, Record, Space, Task, Ticket, User
@@ -44,9 +44,7 @@ class Mirror:
 
     def __init__(self, path: str | Path = "assembla.db") -> None:
         self.path = Path(path)
-        if not self.path.is_file():
-            raise ConfigError(f"no mirror at {self.path}; create it with `mirror sync`")
-        self.engine = open_db(self.path)
+        self.engine = open_existing(self.path)
 
     def close(self) -> None:
         """Release the database connections."""

@@ -5,11 +5,18 @@ triggers, so every sync updates them. Whatever the user types is turned into a
 safe FTS5 query: each word is quoted (FTS operators and punctuation lose their
 special meaning) and matched as a prefix, all words required. The tokenizer
 folds case and diacritics, so ``cafe`` finds ``Café``.
+
+The tokenizer cannot find everything: it drops emoji and other symbols, and a
+run of CJK characters is one token, so only its beginning is indexed
+(``検索`` finds ``検索フォーム``; ``フォーム`` would not). A query holding such
+characters is also answered by a plain substring scan, whose hits follow the
+index's.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
@@ -42,13 +49,32 @@ def search_tickets(
     conn: Connection, text: str, *, limit: int = 50, space_ids: list[str] | None = None
 ) -> list[SearchHit]:
     """Tickets matching ``text`` in their summary, description or comments, best first."""
-    query = fts_query(text)
-    space_filter = ""
-    params: list[object] = [query, query]
-    if space_ids:
-        space_filter = f"WHERE t.space_id IN ({','.join('?' * len(space_ids))})"
-        params.extend(space_ids)
-    params.append(limit)
+    hits = _index_search(conn, fts_query(text), limit, space_ids)
+    if len(hits) < limit and needs_substring_scan(text):
+        found = {hit.ticket_id for hit in hits}
+        extra = _substring_search(conn, text.split(), limit, space_ids)
+        hits += [hit for hit in extra if hit.ticket_id not in found][: limit - len(hits)]
+    return hits
+
+
+def needs_substring_scan(text: str) -> bool:
+    """Whether ``text`` holds characters the index cannot find (symbols, CJK)."""
+    return any(
+        unicodedata.category(char) in ("So", "Sk") or unicodedata.east_asian_width(char) in "WF"
+        for char in text
+    )
+
+
+def _space_filter(space_ids: list[str] | None) -> tuple[str, list[object]]:
+    if not space_ids:
+        return "", []
+    return f"AND t.space_id IN ({','.join('?' * len(space_ids))})", list(space_ids)
+
+
+def _index_search(
+    conn: Connection, query: str, limit: int, space_ids: list[str] | None
+) -> list[SearchHit]:
+    where, space_params = _space_filter(space_ids)
     rows = conn.exec_driver_sql(
         f"""
         WITH matches AS (
@@ -72,10 +98,46 @@ def search_tickets(
         FROM best AS b
         JOIN tickets AS t ON t.id = b.ticket_id
         LEFT JOIN spaces AS s ON s.id = t.space_id
-        {space_filter}
+        WHERE 1 {where}
         ORDER BY b.rank, t.space_id, t.number
         LIMIT ?
         """,
-        tuple(params),
+        (query, query, *space_params, limit),
     ).fetchall()
     return [SearchHit(*row) for row in rows]
+
+
+def _substring_search(
+    conn: Connection, words: list[str], limit: int, space_ids: list[str] | None
+) -> list[SearchHit]:
+    where, space_params = _space_filter(space_ids)
+    each_word = (
+        "(instr(t.summary, ?) OR instr(coalesce(t.description, ''), ?) OR EXISTS ("
+        "SELECT 1 FROM ticket_comments AS c WHERE c.ticket_id = t.id AND instr(c.comment, ?)))"
+    )
+    rows = conn.exec_driver_sql(
+        f"""
+        SELECT t.id, t.space_id, s.name, t.number, t.summary, t.description
+        FROM tickets AS t LEFT JOIN spaces AS s ON s.id = t.space_id
+        WHERE {" AND ".join([each_word] * len(words))} {where}
+        ORDER BY t.updated_at DESC
+        LIMIT ?
+        """,
+        (*(word for word in words for _ in range(3)), *space_params, limit),
+    ).fetchall()
+    return [
+        SearchHit(ticket_id, space_id, space, number, summary, _excerpt(summary, body, words), 0.0)
+        for ticket_id, space_id, space, number, summary, body in rows
+    ]
+
+
+def _excerpt(summary: str | None, body: str | None, words: list[str]) -> str:
+    """A snippet around the first word found, marked like the index's snippets."""
+    for text in (summary or "", body or ""):
+        at = text.find(words[0])
+        if at >= 0:
+            start = max(0, at - 40)
+            end = at + len(words[0])
+            prefix = "…" if start else ""
+            return f"{prefix}{text[start:at]}[{words[0]}]{text[end : end + 40]}"
+    return (summary or "")[:80]

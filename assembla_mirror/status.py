@@ -10,8 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from assembla_mirror.db import open_db
-from assembla_mirror.errors import ConfigError
+from assembla_mirror.db import open_existing
 from assembla_mirror.models import Base
 from assembla_mirror.state import RUNS_TABLE, STATE_TABLE, get_meta, last_success, utc_now
 from assembla_mirror.sync.engine import table_totals
@@ -40,9 +39,7 @@ class MirrorStatus:
 def mirror_status(path: str | Path, *, runs: int = 10) -> MirrorStatus:
     """Read the status of the mirror at ``path`` (which must exist)."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"no mirror at {path}; create it with `mirror sync --db {path}`")
-    engine = open_db(path)
+    engine = open_existing(path)
     try:
         with engine.connect() as conn:
             runs_table = RUNS_TABLE

@@ -27,8 +27,8 @@ from assembla_mirror.cli import cli
 from assembla_mirror.datasette import QUERIES, missing_descriptions
 from assembla_mirror.datasette.descriptions import COLUMNS, VIEWS
 from assembla_mirror.datasette.metadata import TABLES, schema_columns
+from assembla_mirror.db import open_existing
 from assembla_mirror.models import Base
-from assembla_mirror.reports import open_mirror
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,7 @@ def get(ds: Datasette, path: str, **params: str) -> httpx.Response:
 
 
 def test_every_table_view_and_column_is_described(mirror: Path) -> None:
-    engine = open_mirror(mirror)
+    engine = open_existing(mirror)
     with engine.connect() as conn:
         assert missing_descriptions(conn) == []
         schema = schema_columns(conn)

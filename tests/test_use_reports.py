@@ -23,8 +23,9 @@ from use_mirror import rows, synced_mirror
 
 from assembla_mirror.charts import bar_chart, column_chart, nice_ticks
 from assembla_mirror.cli import cli
+from assembla_mirror.db import open_existing
 from assembla_mirror.errors import ConfigError
-from assembla_mirror.reports import activity, hours, open_mirror, resolve_spaces, tickets
+from assembla_mirror.reports import activity, hours, resolve_spaces, tickets
 from assembla_mirror.reports.activity import zone
 from assembla_mirror.reports.hours import HoursReport, week_start
 
@@ -38,7 +39,7 @@ def mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def conn(mirror: Path) -> Iterator[Connection]:
-    engine = open_mirror(mirror)
+    engine = open_existing(mirror)
     with engine.connect() as connection:
         yield connection
     engine.dispose()
@@ -183,7 +184,7 @@ def test_a_name_shared_by_two_spaces_is_ambiguous(mirror: Path, tmp_path: Path) 
     with sqlite3.connect(copy) as db:
         first, second = db.execute("SELECT id FROM spaces LIMIT 2").fetchall()
         db.execute("UPDATE spaces SET name = 'Twin' WHERE id IN (?, ?)", (first[0], second[0]))
-    engine = open_mirror(copy)
+    engine = open_existing(copy)
     with engine.connect() as connection, pytest.raises(ConfigError, match="several spaces"):
         resolve_spaces(connection, ["twin"])
     engine.dispose()

@@ -28,7 +28,8 @@ class MirrorGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ConfigError as exc:
-            raise click.UsageError(str(exc), ctx) from None
+            # No context: the top-level usage line would be noise for a subcommand's error.
+            raise click.UsageError(str(exc)) from None
         except MirrorError as exc:
             raise click.ClickException(str(exc)) from None
         except KeyboardInterrupt:

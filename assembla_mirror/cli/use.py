@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import unicodedata
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -260,23 +259,6 @@ def search_command(db: str, text: str, spaces: tuple[str, ...], limit: int, fmt:
         rows=[(hit.space_name, hit.number, hit.summary, hit.snippet) for hit in hits],
     )
     emit(report, fmt, search_text)
-    if not hits and not indexable(text):
-        click.echo(
-            "The search index keeps letters and digits only (no emoji or punctuation): "
-            "search for a word near it.",
-            err=True,
-        )
-
-
-def indexable(text: str) -> bool:
-    """Whether ``text`` has anything the FTS index can match.
-
-    The index's unicode61 tokenizer keeps letters, digits and private-use
-    characters and treats everything else (emoji, punctuation) as separators.
-    """
-    return any(
-        unicodedata.category(char)[0] in "LN" or unicodedata.category(char) == "Co" for char in text
-    )
 
 
 def search_text(report: Report) -> str:

@@ -15,7 +15,7 @@ plain values); ``mirror report`` renders them as a table, CSV or JSON.
 from __future__ import annotations
 
 from assembla_mirror.reports.activity import activity
-from assembla_mirror.reports.common import Report, connect, open_mirror, resolve_spaces
+from assembla_mirror.reports.common import Report, connect, resolve_spaces
 from assembla_mirror.reports.hours import HOURS_BY, HoursReport, hours
 from assembla_mirror.reports.tickets import TICKETS_BY, tickets
 
@@ -27,7 +27,6 @@ __all__ = [
     "activity",
     "connect",
     "hours",
-    "open_mirror",
     "resolve_spaces",
     "tickets",
 ]

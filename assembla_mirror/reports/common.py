@@ -16,9 +16,9 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 
-from assembla_mirror.db import open_db
+from assembla_mirror.db import open_existing
 from assembla_mirror.errors import ConfigError
 
 
@@ -40,22 +40,10 @@ class Report:
         return [row[index] for row in self.rows]
 
 
-def open_mirror(path: str | Path) -> Engine:
-    """Open an existing mirror (migrating it to the current schema); refuse a missing file.
-
-    ``open_db`` alone would create an empty mirror, and a report on an empty
-    file answers nothing useful, so a missing file is an error here.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"no mirror at {path}; create it with `mirror sync --db {path}`")
-    return open_db(path)
-
-
 @contextmanager
 def connect(path: str | Path) -> Iterator[Connection]:
     """A connection to the existing mirror at ``path``; its engine is released afterwards."""
-    engine = open_mirror(path)
+    engine = open_existing(path)
     try:
         with engine.connect() as conn:
             yield conn
