@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -29,6 +30,7 @@ from typing import Any
 from assembla_mirror.errors import DataError
 
 Converter = Callable[[Any], Any]
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 Row = tuple[Any, ...]
 
 
@@ -45,7 +47,8 @@ def text(value: Any) -> str | None:
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+            # JSON decoding joins valid pairs, so any surrogate left is a lone one.
+            return LONE_SURROGATE.sub("\ufffd", value)
         return value
     if isinstance(value, bool | int | float):
         return json.dumps(value)
