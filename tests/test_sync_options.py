@@ -228,3 +228,11 @@ def test_sync_runs_record_failures(sim: Simulator, db: Path) -> None:
     assert outcome == "failed"
     assert "/v1/activity" in error
     assert os.environ.get("ASSEMBLA_API_SECRET") is None
+
+
+def test_no_credentials_is_a_clear_error_that_creates_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "never.db"
+    result = CliRunner().invoke(cli, ["sync", "--db", str(db)])
+    assert result.exit_code == 1
+    assert "no Assembla credentials: set ASSEMBLA_API_KEY and ASSEMBLA_API_SECRET" in result.output
+    assert not db.exists()

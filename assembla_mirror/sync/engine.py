@@ -24,7 +24,8 @@ from assembla_mirror.client import AssemblaClient
 from assembla_mirror.config import ClientSettings
 from assembla_mirror.credentials import Credentials, load_credentials
 from assembla_mirror.db import open_db
-from assembla_mirror.errors import MirrorError
+from assembla_mirror.errors import AuthError, MirrorError
+from assembla_mirror.oauth import NO_CREDENTIALS
 from assembla_mirror.state import SyncLock, finish_run, get_meta, set_meta, start_run
 from assembla_mirror.sync import account, activity, comments, config, tasks, tickets
 from assembla_mirror.sync.context import SyncContext
@@ -56,6 +57,8 @@ def sync(
     """
     settings = settings or ClientSettings.from_env()
     credentials = credentials or load_credentials()
+    if not (credentials.has_api_key or credentials.uses_bearer):
+        raise AuthError(NO_CREDENTIALS)  # before creating or touching the mirror file
     progress = progress or NullProgress()
     engine = open_db(options.db_path)
     try:
