@@ -72,6 +72,7 @@ from assembla_mirror.responses import (
     error_code,
     is_incomplete,
     json_body,
+    list_body,
     raw_body,
     redirect_target,
     time_logs_body,
@@ -203,6 +204,19 @@ class AssemblaClient:
             )
         return data
 
+    def get_page(self, path: str, params: Params | None = None) -> paging.PageBody:
+        """Like :meth:`get_list`, also keeping each item's JSON text as sent (for ``raw_json``)."""
+        body = self._call("GET", path, params, route="api", parse=list_body)
+        if body.raw is None or not all(isinstance(item, dict) for item in body.items):
+            shown = normalize_path(path)[0]
+            raise ResponseFormatError(
+                f"GET {shown}: expected a JSON list of objects, got {type(body.items).__name__}",
+                method="GET",
+                path=shown,
+                status=200,
+            )
+        return body
+
     def iter_pages(
         self,
         path: str,
@@ -214,8 +228,8 @@ class AssemblaClient:
         """The pages of a list from ``start_page`` on (see :mod:`assembla_mirror.paging`)."""
         base = dict(params or {})
 
-        def fetch(number: int, size: int) -> list[dict[str, Any]]:
-            return self.get_list(path, {**base, "page": number, "per_page": size})
+        def fetch(number: int, size: int) -> paging.PageBody:
+            return self.get_page(path, {**base, "page": number, "per_page": size})
 
         label = "GET " + normalize_path(path)[0]
         return paging.iter_pages(fetch, per_page=per_page, start_page=start_page, label=label)

@@ -44,8 +44,9 @@ class Base(DeclarativeBase):
     }
 
 
-def space_fk() -> Mapped[str]:
-    return mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+def space_fk(*, indexed: bool = True) -> Mapped[str]:
+    """The nesting foreign key to a space; unindexed where a composite index leads with it."""
+    return mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"), index=indexed)
 
 
 class Space(Base):
@@ -111,7 +112,7 @@ class Milestone(Base):
     __table_args__ = (Index(None, "space_id", "title"),)
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    space_id: Mapped[str] = space_fk()
+    space_id: Mapped[str] = space_fk(indexed=False)
     title: Mapped[str | None]
     description: Mapped[str | None] = mapped_column(Text)
     is_completed: Mapped[bool | None]
@@ -138,7 +139,7 @@ class TicketStatus(Base):
     __table_args__ = (Index(None, "space_id", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    space_id: Mapped[str] = space_fk()
+    space_id: Mapped[str] = space_fk(indexed=False)
     name: Mapped[str]
     state: Mapped[int | None]
     list_order: Mapped[int | None]
@@ -155,7 +156,7 @@ class CustomField(Base):
     __table_args__ = (Index(None, "space_id", "title"),)
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    space_id: Mapped[str] = space_fk()
+    space_id: Mapped[str] = space_fk(indexed=False)
     title: Mapped[str]
     type: Mapped[str | None]
     order: Mapped[int | None]
@@ -181,13 +182,13 @@ class Ticket(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    space_id: Mapped[str] = space_fk()
+    space_id: Mapped[str] = space_fk(indexed=False)
     number: Mapped[int]
     summary: Mapped[str | None]
     description: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str | None]
     state: Mapped[int | None]
-    priority: Mapped[int | None] = mapped_column(index=True)
+    priority: Mapped[int | None]
     importance: Mapped[float | None]
     is_story: Mapped[bool | None]
     story_importance: Mapped[int | None]
@@ -217,6 +218,8 @@ class TicketCustomField(Base):
     """One custom field value of one ticket (the normalized form of ``custom_fields``)."""
 
     __tablename__ = "ticket_custom_fields"
+    # Clustered on its key: one B-tree to write per value instead of two.
+    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012
 
     ticket_id: Mapped[int] = mapped_column(
         ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
@@ -346,6 +349,21 @@ class SyncRun(Base):
     options_json: Mapped[str] = mapped_column(Text, default="{}")
     warnings_json: Mapped[str] = mapped_column(Text, default="[]")
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class SearchPending(Base):
+    """Rows whose full-text entry is still to be written (see :mod:`assembla_mirror.search`).
+
+    Triggers queue every inserted or edited ticket and comment here, in the same
+    transaction; the sync indexes the queue in one pass at its end, which is many
+    times cheaper than indexing page by page.
+    """
+
+    __tablename__ = "search_pending"
+
+    # "tickets" or "ticket_comments"
+    source: Mapped[str] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
 
 
 class MirrorMeta(Base):

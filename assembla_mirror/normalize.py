@@ -411,8 +411,12 @@ EVENTS = TableSpec(
 # --- row builders -----------------------------------------------------------------
 
 
-def to_row(spec: TableSpec, obj: Any, extra: tuple[Any, ...] = ()) -> Row:
-    """Convert one API object to a row of ``spec.columns``; DataError names any bad field."""
+def to_row(spec: TableSpec, obj: Any, extra: tuple[Any, ...] = (), raw: str | None = None) -> Row:
+    """Convert one API object to a row of ``spec.columns``; DataError names any bad field.
+
+    ``raw`` is the object's JSON text as the server sent it, stored as ``raw_json``
+    when given (else the object is encoded again).
+    """
     try:
         get = obj.get
         values = [convert(get(name)) for name, convert in spec.fields]
@@ -427,7 +431,7 @@ def to_row(spec: TableSpec, obj: Any, extra: tuple[Any, ...] = ()) -> Row:
                 record_id=_record_id(obj),
                 field=name,
             )
-    return (*values, *extra, dump_json(obj))
+    return (*values, *extra, raw if raw is not None else dump_json(obj))
 
 
 def _record_id(obj: Any) -> Any:

@@ -26,17 +26,31 @@ DEFAULT_PER_PAGE = 100
 #: 10,000 pages of 100 is far beyond any real space; reaching it means a loop.
 DEFAULT_MAX_PAGES = 10_000
 
-#: ``fetch(page_number, per_page)`` returns that page's items (``[]`` for 204).
-FetchPage = Callable[[int, int], list[dict[str, Any]]]
+
+@dataclass(frozen=True)
+class PageBody:
+    """What one request returned: the items, and the exact JSON text of each when known."""
+
+    items: list[dict[str, Any]]
+    raw: list[str] | None = None
+
+
+#: ``fetch(page_number, per_page)`` returns that page's items (``[]`` for 204),
+#: or a :class:`PageBody` that also carries each item's text.
+FetchPage = Callable[[int, int], "list[dict[str, Any]] | PageBody"]
 
 
 @dataclass(frozen=True)
 class Page:
-    """One page of a list: its 1-based ``number``, its ``items``, and whether it is the ``last``."""
+    """One page of a list: its 1-based ``number``, its ``items``, and whether it is the ``last``.
+
+    ``raw`` holds each item's JSON text as the server sent it, when the fetch kept it.
+    """
 
     number: int
     items: list[dict[str, Any]]
     last: bool
+    raw: list[str] | None = None
 
 
 def iter_pages(
@@ -56,7 +70,8 @@ def iter_pages(
         raise ValueError("per_page, start_page and max_pages must be positive")
     seen: set[str] = set()
     for number in range(start_page, start_page + max_pages):
-        items = fetch(number, per_page)
+        body = fetch(number, per_page)
+        items, raw = (body.items, body.raw) if isinstance(body, PageBody) else (body, None)
         if not items:
             yield Page(number, [], last=True)
             return
@@ -67,7 +82,7 @@ def iter_pages(
             return
         seen.update(keys)
         last = len(items) < per_page
-        yield Page(number, items, last=last)
+        yield Page(number, items, last=last, raw=raw)
         if last:
             return
     raise ApiError(

@@ -10,6 +10,7 @@ connections far more often than from a real change of format.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import httpx
 
 from assembla_mirror import legacy
 from assembla_mirror.errors import ResponseFormatError
+from assembla_mirror.paging import PageBody
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,62 @@ def json_body(response: httpx.Response) -> Any:
         raise RetryableFailure(
             f"invalid JSON (HTTP {status})", status=status, bad_body=True
         ) from None
+
+
+def list_body(response: httpx.Response) -> PageBody:
+    """A JSON list answer with each element's exact text (``raw``), empty for 204.
+
+    Keeping the text as sent spares re-encoding every object for ``raw_json``,
+    and stores the payload untouched.
+    """
+    if response.status_code == 204:
+        return PageBody([], [])
+    reject_html(response, "JSON")
+    try:
+        items, raw = split_json_array(response.content.decode("utf-8"))
+    except ValueError:
+        try:  # valid JSON, but not an array: let the caller say what it expected
+            return PageBody(json.loads(response.content), None)
+        except ValueError:
+            status = response.status_code
+            raise RetryableFailure(
+                f"invalid JSON (HTTP {status})", status=status, bad_body=True
+            ) from None
+    return PageBody(items, raw)
+
+
+_DECODER = json.JSONDecoder()
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def split_json_array(text: str) -> tuple[list[Any], list[str]]:
+    """Parse a JSON array, returning its elements and the exact text of each.
+
+    Raises ValueError when ``text`` is not a JSON array.
+    """
+    at = _SPACE.match(text, 0).end()  # type: ignore[union-attr]
+    if text[at : at + 1] != "[":
+        raise ValueError("not a JSON array")
+    at = _SPACE.match(text, at + 1).end()  # type: ignore[union-attr]
+    items: list[Any] = []
+    raw: list[str] = []
+    if text[at : at + 1] == "]":
+        at += 1
+    else:
+        while True:
+            item, end = _DECODER.raw_decode(text, at)
+            items.append(item)
+            raw.append(text[at:end])
+            at = _SPACE.match(text, end).end()  # type: ignore[union-attr]
+            separator = text[at : at + 1]
+            at = _SPACE.match(text, at + 1).end()  # type: ignore[union-attr]
+            if separator == "]":
+                break
+            if separator != ",":
+                raise ValueError("malformed JSON array")
+    if text[at:].strip():
+        raise ValueError("trailing data after the JSON array")
+    return items, raw
 
 
 def time_logs_body(response: httpx.Response) -> list[dict[str, Any]]:

@@ -1,10 +1,15 @@
 """Full-text search over ticket summaries, descriptions and (when mirrored) comments.
 
-The FTS5 indexes (``tickets_fts``, ``ticket_comments_fts``) are kept current by
-triggers, so every sync updates them. Whatever the user types is turned into a
-safe FTS5 query: each word is quoted (FTS operators and punctuation lose their
-special meaning) and matched as a prefix, all words required. The tokenizer
-folds case and diacritics, so ``cafe`` finds ``Café``.
+The FTS5 indexes (``tickets_fts``, ``ticket_comments_fts``) are kept current
+by the sync: triggers queue each inserted or edited row in ``search_pending``
+(in the writing transaction) and :func:`index_pending` indexes the queue in one
+pass when the sync's walks are done; one pass is many times cheaper than
+indexing page by page, whose commits keep merging index segments.
+
+Whatever the user types is turned into a safe FTS5 query: each word is quoted
+(FTS operators and punctuation lose their special meaning) and matched as a
+prefix, all words required. The tokenizer folds case and diacritics, so
+``cafe`` finds ``Café``.
 
 The tokenizer cannot find everything: it drops emoji and other symbols, and a
 run of CJK characters is one token, so only its beginning is indexed
@@ -22,6 +27,26 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 
 from assembla_mirror.errors import ConfigError
+
+#: (index, table, indexed columns); the queue names rows by their table.
+INDEXES = (
+    ("tickets_fts", "tickets", ("summary", "description")),
+    ("ticket_comments_fts", "ticket_comments", ("comment",)),
+)
+
+
+def index_pending(conn: Connection) -> int:
+    """Write the queued rows into the full-text indexes (in the caller's transaction)."""
+    indexed = 0
+    for fts, table, columns in INDEXES:
+        indexed += conn.exec_driver_sql(
+            f"INSERT INTO {fts}(rowid, {', '.join(columns)}) "
+            f"SELECT t.id, {', '.join(f't.{c}' for c in columns)} FROM search_pending AS p "
+            f"JOIN {table} AS t ON t.id = p.id WHERE p.source = ?",
+            (table,),
+        ).rowcount
+        conn.exec_driver_sql("DELETE FROM search_pending WHERE source = ?", (table,))
+    return indexed
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ name the rows deleted directly.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,16 +86,24 @@ def upsert_sql(table: str, columns: Sequence[str], key: Sequence[str]) -> str:
     )
 
 
+@dataclass
+class Written:
+    """The rows an upsert wrote (inserted or changed) and the keys of the inserted ones."""
+
+    rows: list[Row] = field(default_factory=list)
+    inserted: set[Any] = field(default_factory=set)
+
+
 def upsert(
     conn: Connection, spec: TableSpec, rows: Sequence[Row], counter: ChangeCounter
-) -> list[Row]:
-    """Insert new rows and update changed ones of a single-key table; return those written.
+) -> Written:
+    """Insert new rows and update changed ones of a single-key table; report what was written.
 
     Rows are compared on ``raw_json``; duplicates of a key within ``rows`` keep
     the last occurrence.
     """
     if not rows:
-        return []
+        return Written()
     (key,) = spec.key
     columns = spec.columns
     key_at, raw_at = columns.index(key), columns.index("raw_json")
@@ -110,21 +118,38 @@ def upsert(
             ).fetchall()
         )
     changed = [row for row in unique if stored.get(row[key_at]) != row[raw_at]]
+    inserted = {row[key_at] for row in changed if row[key_at] not in stored}
     if changed:
         conn.exec_driver_sql(upsert_sql(spec.table, columns, spec.key), changed)
-        inserted = sum(1 for row in changed if row[key_at] not in stored)
-        counter.add(spec.table, inserted=inserted, updated=len(changed) - inserted)
-    return changed
+        counter.add(spec.table, inserted=len(inserted), updated=len(changed) - len(inserted))
+    return Written(changed, inserted)
 
 
 def replace_ticket_custom_fields(
-    conn: Connection, ticket_ids: Sequence[int], rows: Sequence[Row], counter: ChangeCounter
+    conn: Connection,
+    ticket_ids: Sequence[int],
+    rows: Sequence[Row],
+    counter: ChangeCounter,
+    new_tickets: Set[Any] = frozenset(),
 ) -> None:
-    """Make the stored custom field values of ``ticket_ids`` exactly ``rows``."""
-    if not ticket_ids:
-        return
+    """Make the stored custom field values of ``ticket_ids`` exactly ``rows``.
+
+    Tickets in ``new_tickets`` were just inserted, so nothing is stored for them
+    to compare with: their values are inserted without looking first.
+    """
     table = "ticket_custom_fields"
     columns = TICKET_CUSTOM_FIELDS_COLUMNS
+    fresh = [row for row in rows if row[0] in new_tickets]
+    if fresh:
+        conn.exec_driver_sql(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({_placeholders(len(columns))})",
+            fresh,
+        )
+        counter.add(table, inserted=len(fresh))
+    ticket_ids = [ticket_id for ticket_id in ticket_ids if ticket_id not in new_tickets]
+    rows = [row for row in rows if row[0] not in new_tickets]
+    if not ticket_ids:
+        return
     stored: dict[tuple[Any, Any], Row] = {}
     for part in chunks(list(ticket_ids)):
         for row in conn.exec_driver_sql(

@@ -51,10 +51,10 @@ def write_tickets(engine: Engine, tickets: list[dict[str, Any]]) -> store.Change
     counter = store.ChangeCounter()
     with engine.begin() as conn:
         written = store.upsert(conn, n.TICKETS, [n.to_row(n.TICKETS, t) for t in tickets], counter)
-        ids = [row[0] for row in written]
+        ids = [row[0] for row in written.rows]
         by_id = {t["id"]: t for t in tickets}
         values = [r for i in ids for r in n.ticket_custom_field_rows(by_id[i], {"Billing": 1})]
-        store.replace_ticket_custom_fields(conn, ids, values, counter)
+        store.replace_ticket_custom_fields(conn, ids, values, counter, written.inserted)
     return counter
 
 
@@ -79,6 +79,15 @@ def test_upsert_inserts_then_skips_unchanged_then_updates(engine: Engine) -> Non
     assert rows(engine, "SELECT title, value FROM ticket_custom_fields WHERE ticket_id = 1001") == [
         ("Billing", "B2")
     ]
+
+
+def test_upsert_reports_which_rows_were_inserted(engine: Engine) -> None:
+    write_tickets(engine, [ticket(1)])
+    with engine.begin() as conn:
+        rows = [n.to_row(n.TICKETS, t) for t in (ticket(1, summary="x"), ticket(2), ticket(3))]
+        written = store.upsert(conn, n.TICKETS, rows, store.ChangeCounter())
+    assert [row[0] for row in written.rows] == [1001, 1002, 1003]
+    assert written.inserted == {1002, 1003}
 
 
 def test_duplicate_keys_in_one_page_keep_the_last(engine: Engine) -> None:

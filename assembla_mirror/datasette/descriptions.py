@@ -217,6 +217,10 @@ COLUMNS: dict[str, dict[str, str]] = {
         "warnings_json": "Warnings (JSON list).",
         "error": "Why it failed.",
     },
+    "search_pending": {
+        "source": "The table of a row still to be added to the full-text index.",
+        "id": "That row's id; the sync indexes every queued row when its walks are done.",
+    },
     "mirror_meta": {
         "key": "What the fact is about (caller_login, with_comments ...).",
         "value": "Its value.",

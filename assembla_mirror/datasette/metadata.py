@@ -72,6 +72,7 @@ TABLES: dict[str, dict[str, Any]] = {
     # Bookkeeping of the sync itself: reachable, but not in the way.
     "sync_state": {"hidden": True},
     "mirror_meta": {"hidden": True},
+    "search_pending": {"hidden": True},
     "alembic_version": {"hidden": True},
     "hours_by_space": {"sort_desc": "hours"},
     "hours_by_user_week": {"facets": ["space_name", "user_login"], "sort_desc": "week_start"},

@@ -30,11 +30,16 @@ from assembla_mirror.sync.pipeline import FetchJob
 from assembla_mirror.types import UTC_FORMAT
 
 WINDOW = timedelta(days=60)
+DATE = n.EVENTS.columns.index("date")
 HINTED = ("tickets", "milestones", "users", "user_roles")
 
 
-def activity_job(ctx: SyncContext, conn: Connection) -> FetchJob:
-    """Fetch events since the newest stored one (minus the overlap) and apply them."""
+def activity_job(ctx: SyncContext, conn: Connection, *, marks_since: str | None = None) -> FetchJob:
+    """Fetch events since the newest stored one (minus the overlap) and apply them.
+
+    With ``marks_since`` (UTC text) only events dated from then on mark work to
+    do: a run that fetches everything whole covers whatever happened before it.
+    """
     state = load_state(conn, "events", ACCOUNT)
     latest = conn.exec_driver_sql("SELECT max(date) FROM events").scalar_one_or_none()
     oldest_served = ctx.started - WINDOW
@@ -69,7 +74,8 @@ def activity_job(ctx: SyncContext, conn: Connection) -> FetchJob:
         store.upsert(conn, n.EVENTS, rows, ctx.counter)
         for row, event in zip(rows, events, strict=True):
             if row[key_at] not in known:
-                apply_event(ctx, conn, event)
+                marks = marks_since is None or row[DATE] >= marks_since
+                apply_event(ctx, conn, event, marks=marks)
         ctx.progress.advance("events", len(rows))
 
     def finish(conn: Connection) -> None:
@@ -96,23 +102,27 @@ def stored_keys(conn: Connection, keys: list[str]) -> set[str]:
     return found
 
 
-def apply_event(ctx: SyncContext, conn: Connection, event: dict[str, Any]) -> None:
-    """Mark what a newly seen event says changed; apply deletions directly."""
+def apply_event(
+    ctx: SyncContext, conn: Connection, event: dict[str, Any], *, marks: bool = True
+) -> None:
+    """Mark (with ``marks``) what a newly seen event says changed; apply deletions directly."""
     space_id = event.get("space_id")
     kind, operation = event.get("object"), event.get("operation")
     if not isinstance(space_id, str):
         return
+    resources: tuple[str, ...] = ()
     if kind in ("Ticket", "Ticket Comment"):
-        mark_dirty(conn, "tickets", space_id)
+        resources = ("tickets",)
         if kind == "Ticket" and operation == "deleted":
             delete_object(ctx, conn, "tickets", event.get("object_id"), space_id)
     elif kind == "Milestone":
-        mark_dirty(conn, "milestones", space_id)
+        resources = ("milestones",)
         if operation == "deleted":
             delete_object(ctx, conn, "milestones", event.get("object_id"), space_id)
     elif kind == "User":
-        mark_dirty(conn, "users", space_id)
-        mark_dirty(conn, "user_roles", space_id)
+        resources = ("users", "user_roles")
+    for resource in resources if marks else ():
+        mark_dirty(conn, resource, space_id)
 
 
 def delete_object(

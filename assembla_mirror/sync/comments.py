@@ -48,8 +48,7 @@ def ticket_comments_job(
             return
 
     def write(conn: Connection, page: Any) -> None:
-        items = [item for item in page.items if isinstance(item, dict)]
-        rows = ctx.rows(n.TICKET_COMMENTS, items, lambda _item: (space_id,))
+        rows = ctx.rows(n.TICKET_COMMENTS, page.items, lambda _item: (space_id,), page.raw)
         rows = [row for row in rows if row[1] == ticket_id]
         seen.update(row[0] for row in rows)
         store.upsert(conn, n.TICKET_COMMENTS, rows, ctx.counter)

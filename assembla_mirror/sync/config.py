@@ -66,8 +66,7 @@ def list_job(ctx: SyncContext, resource: str, space_id: str) -> FetchJob:
                 set_ticket_tool(ctx, conn, space_id, False)
             return
         extra = (space_id,) if "space_id" in spec.extra else ()
-        items = [item for item in page.items if isinstance(item, dict)]
-        rows = ctx.rows(spec, items, lambda _item: extra)
+        rows = ctx.rows(spec, page.items, lambda _item: extra, page.raw)
         seen.update(row[0] for row in rows)
         store.upsert(conn, spec, rows, ctx.counter)
         if ticket_tool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,12 +11,12 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from assembla_mirror.client import AssemblaClient
-from assembla_mirror.errors import DataError
-from assembla_mirror.normalize import Row, TableSpec, to_row
+from assembla_mirror.normalize import Row, TableSpec
 from assembla_mirror.state import ResourceState, save_state, utc_now
 from assembla_mirror.store import ChangeCounter
 from assembla_mirror.sync.options import SyncOptions
 from assembla_mirror.sync.pipeline import Pipeline
+from assembla_mirror.sync.prepare import normalize_items
 from assembla_mirror.sync.progress import Progress
 
 MAX_WARNINGS = 1000
@@ -73,21 +73,22 @@ class SyncContext:
     def rows(
         self,
         spec: TableSpec,
-        items: Iterable[Any],
+        items: Sequence[Any],
         extra: Callable[[Any], tuple[Any, ...]] | None = None,
+        raw: Sequence[str] | None = None,
     ) -> list[Row]:
-        """Normalize ``items``; a record that cannot be stored is skipped with a warning.
-
-        Skipping leaves whatever the mirror already holds for that record untouched.
+        """Normalize ``items`` (``raw``: their texts as sent); a record that cannot be
+        stored is skipped with a warning, leaving what the mirror holds for it untouched.
         """
-        rows = []
-        for item in items:
-            try:
-                rows.append(to_row(spec, item, extra(item) if extra else ()))
-            except DataError as exc:
-                self.skipped_records += 1
-                self.warn(f"skipped {exc}")
-        return rows
+        pairs, warnings = normalize_items(spec, items, extra, raw)
+        self.record(warnings)
+        return [row for row, _ in pairs]
+
+    def record(self, warnings: list[str]) -> None:
+        """Note the warnings of records a fetch worker could not prepare."""
+        self.skipped_records += sum(warning.startswith("skipped ") for warning in warnings)
+        for warning in warnings:
+            self.warn(warning)
 
     def due(self, state: ResourceState, interval: timedelta) -> bool:
         """Whether ``interval`` has passed since ``state`` was last brought complete."""

@@ -3,18 +3,23 @@
 Phases, each finished before the next starts (inside a phase, jobs run
 concurrently; see :mod:`assembla_mirror.sync.pipeline`):
 
+0. full-text indexing of anything a killed run left queued;
 1. account: the caller (``/v1/user``) and the spaces list;
 2. activity: new events, which mark what changed;
 3. configuration lists that are due (members, roles, statuses, custom fields, milestones);
 4. ticket and task walks (comments and time logs of changed items join on the way);
+   on a first or ``--full`` sync every space is walked whole whatever the stream
+   says, so 2 runs alongside 3 and 4, and 4 starts as soon as 3 is done;
 5. configuration a fetched page revealed as stale (a renamed custom field);
-6. first fills and reconciliations of comments and time logs.
+6. first fills and reconciliations of comments and time logs;
+7. full-text indexing of what the run wrote (after 4 and after 6).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -26,13 +31,22 @@ from assembla_mirror.credentials import Credentials, load_credentials
 from assembla_mirror.db import open_db
 from assembla_mirror.errors import AuthError, MirrorError
 from assembla_mirror.oauth import NO_CREDENTIALS
-from assembla_mirror.state import SyncLock, finish_run, get_meta, set_meta, start_run
+from assembla_mirror.search import index_pending
+from assembla_mirror.state import (
+    SyncLock,
+    finish_run,
+    get_meta,
+    load_states,
+    set_meta,
+    start_run,
+)
 from assembla_mirror.sync import account, activity, comments, config, tasks, tickets
 from assembla_mirror.sync.context import SyncContext
 from assembla_mirror.sync.options import CONFIG_RESOURCES, SyncOptions
 from assembla_mirror.sync.pipeline import Pipeline
 from assembla_mirror.sync.progress import NullProgress, Progress
 from assembla_mirror.sync.report import SyncReport
+from assembla_mirror.types import format_utc
 
 TIME_LOGS_SKIPPED = (
     "time logs skipped: they live on Assembla's legacy host, which needs "
@@ -136,8 +150,11 @@ def _run(
 def run_phases(ctx: SyncContext) -> None:
     """The phases of a sync, in order (see the module docstring)."""
     options, engine = ctx.options, ctx.engine
-    me = ctx.client.whoami()
-    spaces = [item for page in ctx.client.iter_pages("/v1/spaces") for item in page.items]
+    index_search(ctx)  # whatever a killed run left queued
+    with ThreadPoolExecutor(1) as pool:  # two independent requests at once
+        caller = pool.submit(ctx.client.whoami)
+        spaces = [item for page in ctx.client.iter_pages("/v1/spaces") for item in page.items]
+        me = caller.result()
     with engine.begin() as conn:
         ctx.caller_id = account.check_caller(conn, me, ctx.counter)
         account.write_spaces(ctx, conn, spaces)
@@ -145,13 +162,14 @@ def run_phases(ctx: SyncContext) -> None:
             set_meta(conn, comments.META_KEY, "1" if options.with_comments else "0")
     selected = list(ctx.spaces)
 
-    run_phase(
-        ctx, lambda conn: [activity.activity_job(ctx, conn)] if options.wants("events") else []
-    )
+    def activity_jobs(conn: Any, marks_since: str | None = None) -> list[Any]:
+        if not options.wants("events"):
+            return []
+        return [activity.activity_job(ctx, conn, marks_since=marks_since)]
+
     if not options.wants("events"):
         with engine.begin() as conn:
             activity.mark_all(conn, selected)
-    run_phase(ctx, lambda conn: config.config_jobs(ctx, conn, selected))
 
     def walks(conn: Any) -> list[Any]:
         jobs = []
@@ -161,9 +179,43 @@ def run_phases(ctx: SyncContext) -> None:
             jobs += tasks.task_jobs(ctx, conn, selected)
         return jobs
 
-    run_phase(ctx, walks)
+    if activity_decides(ctx, selected):
+        run_phase(ctx, activity_jobs)
+        run_phase(ctx, lambda conn: config.config_jobs(ctx, conn, selected))
+        run_phase(ctx, walks)
+    else:
+        # Every space is walked whole anyway: read the stream meanwhile, and start
+        # the walks as soon as the configuration they need is in.
+        with engine.connect() as conn:
+            stream = activity_jobs(conn, marks_since=format_utc(ctx.started))
+            lists = config.config_jobs(ctx, conn, selected)
+        for job in stream:
+            ctx.pipeline.add(job)
+        ctx.pipeline.add_group(lists, walks)
+        ctx.pipeline.run()
+    index_search(ctx)
     run_phase(ctx, lambda conn: stale_config_jobs(ctx, conn))
     fills(ctx, selected)
+    index_search(ctx)
+
+
+def activity_decides(ctx: SyncContext, selected: list[str]) -> bool:
+    """Whether this run's walks depend on the activity stream (read it first then).
+
+    A first sync or ``--full`` walks every space whole, so the stream only has to
+    be recorded, and can be read while the configuration lists are fetched.
+    """
+    if ctx.options.full:
+        return False
+    with ctx.engine.connect() as conn:
+        walked = load_states(conn, "tickets")
+    return any(walked.get(space) and walked[space].cursor for space in selected)
+
+
+def index_search(ctx: SyncContext) -> None:
+    """Index the tickets and comments written so far for full-text search, in one pass."""
+    with ctx.engine.begin() as conn:
+        index_pending(conn)
 
 
 def run_phase(ctx: SyncContext, make_jobs: Callable[[Any], list[Any]]) -> None:

@@ -59,6 +59,37 @@ class Pipeline:
         """Queue a job; writers may add jobs while the pipeline runs."""
         self._pending.append(job)
 
+    def add_group(self, jobs: list[FetchJob], then: Callable[[Connection], list[FetchJob]]) -> None:
+        """Queue ``jobs``; once all of them finished, queue the jobs ``then`` builds.
+
+        ``then`` runs in the writer, in the transaction of the group's last finish,
+        so the follow-up sees what the group wrote; unlike a phase barrier, other
+        jobs running meanwhile (say a long stream) do not hold it back.
+        """
+        remaining = len(jobs)
+
+        def done(conn: Connection) -> None:
+            nonlocal remaining
+            remaining -= 1
+            if remaining == 0:
+                for job in then(conn):
+                    self.add(job)
+
+        if not jobs:
+            with self.engine.begin() as conn:
+                for job in then(conn):
+                    self.add(job)
+            return
+        for job in jobs:
+            own = job.finish
+
+            def finish(conn: Connection, own: Callable[[Connection], None] | None = own) -> None:
+                if own is not None:
+                    own(conn)
+                done(conn)
+
+            self.add(FetchJob(job.name, job.fetch, job.write, finish))
+
     def run(self) -> None:
         """Run until every job (including ones added on the way) is fetched and written.
 

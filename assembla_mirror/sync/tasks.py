@@ -28,6 +28,7 @@ from assembla_mirror.errors import NotFoundError
 from assembla_mirror.state import ACCOUNT, ResourceState, load_state, save_state
 from assembla_mirror.sync.context import CompletionPrefix, SyncContext, space_label
 from assembla_mirror.sync.pipeline import FetchJob
+from assembla_mirror.sync.prepare import Prepared, prepare
 from assembla_mirror.sync.tickets import EPOCH, oldest_updated_at, shift
 
 SPACE_ID = n.TASKS.columns.index("space_id")
@@ -101,19 +102,16 @@ def walk_job(
     def fetch() -> Iterator[Any]:
         ctx.progress.begin(key, f"tasks · {label}")
         for page in ctx.client.iter_pages("/v1/tasks", params, start_page=start_page):
-            yield page
+            yield prepare(page.number, n.TASKS, page.items, raw=page.raw)
             oldest = oldest_updated_at(page.items) if bound is not None else None
             if oldest is not None and bound is not None and oldest < bound:
                 return
 
-    def write(conn: Connection, page: Any) -> None:
-        rows = [
-            row
-            for row in ctx.rows(n.TASKS, [item for item in page.items if isinstance(item, dict)])
-            if row[SPACE_ID] in space_states
-        ]
+    def write(conn: Connection, page: Prepared) -> None:
+        ctx.record(page.warnings)
+        rows = [row for row in page.rows if row[SPACE_ID] in space_states]
         seen.update(row[0] for row in rows)
-        written = store.upsert(conn, n.TASKS, rows, ctx.counter)
+        written = store.upsert(conn, n.TASKS, rows, ctx.counter).rows
         if page.number == 1 and rows and not resumed:
             state.walk_top = max(row[UPDATED_AT] or EPOCH for row in rows)
         state.walk_page = page.number + 1

@@ -33,12 +33,12 @@ from assembla_mirror.sync import comments
 from assembla_mirror.sync.config import NO_TOOL, set_ticket_tool
 from assembla_mirror.sync.context import SyncContext, space_label
 from assembla_mirror.sync.pipeline import FetchJob
+from assembla_mirror.sync.prepare import Prepared, prepare_tickets, unknown_statuses
 from assembla_mirror.types import UTC_FORMAT
 
 EPOCH = "1970-01-01 00:00:00"  # the cursor of a space that had no tickets
 UPDATED_AT = n.TICKETS.columns.index("updated_at")
 NUMBER = n.TICKETS.columns.index("number")
-STATUS = n.TICKETS.columns.index("status")
 VERIFY_BATCH = 100
 
 
@@ -97,6 +97,9 @@ def walk_job(ctx: SyncContext, state: ResourceState, *, top_up: bool = False) ->
     key = f"tickets:{space_id}"
     seen: set[int] = set()
     with_comments = comments.enabled(ctx)
+    with ctx.engine.connect() as conn:  # read-only snapshots for the workers
+        field_ids = dict(ctx.field_ids(conn, space_id))
+        statuses = set(ctx.status_names(conn, space_id))
 
     def fetch() -> Iterator[Any]:
         ctx.progress.begin(key, f"tickets · {space_label(ctx.spaces, space_id)}")
@@ -104,7 +107,7 @@ def walk_job(ctx: SyncContext, state: ResourceState, *, top_up: bool = False) ->
         path = f"/v1/spaces/{space_id}/tickets"
         try:
             for page in ctx.client.iter_pages(path, params, start_page=start_page):
-                yield page
+                yield prepare_tickets(page.number, page.items, field_ids, page.raw)
                 if bound is not None:
                     oldest = oldest_updated_at(page.items)
                     if oldest is not None and oldest < bound:
@@ -117,19 +120,15 @@ def walk_job(ctx: SyncContext, state: ResourceState, *, top_up: bool = False) ->
             set_ticket_tool(ctx, conn, space_id, False)
             return
         set_ticket_tool(ctx, conn, space_id, True)
-        items = [item for item in page.items if isinstance(item, dict)]
-        rows = ctx.rows(n.TICKETS, items)
-        seen.update(row[0] for row in rows)
-        written = store.upsert(conn, n.TICKETS, rows, ctx.counter)
-        write_custom_fields(ctx, conn, space_id, items, written)
-        note_unknown_statuses(ctx, conn, space_id, rows)
-        if page.number == start_page and start_page == 1 and rows and not resumed:
-            state.walk_top = max(row[UPDATED_AT] or EPOCH for row in rows)
+        written = store_tickets(ctx, conn, space_id, page, statuses)
+        seen.update(row[0] for row in page.rows)
+        if page.number == start_page and start_page == 1 and page.rows and not resumed:
+            state.walk_top = max(row[UPDATED_AT] or EPOCH for row in page.rows)
         state.walk_page = page.number + 1
         save_state(conn, state)
         if with_comments:
             comments.queue_comments(ctx, space_id, [(row[0], row[NUMBER]) for row in written])
-        ctx.progress.advance(key, len(rows))
+        ctx.progress.advance(key, len(page.rows))
 
     def finish(conn: Connection) -> None:
         ctx.progress.end(key)
@@ -150,37 +149,20 @@ def walk_job(ctx: SyncContext, state: ResourceState, *, top_up: bool = False) ->
     return FetchJob(key, fetch, write, finish)
 
 
-def write_custom_fields(
-    ctx: SyncContext, conn: Connection, space_id: str, items: list[Any], written: list[n.Row]
-) -> None:
-    """Store the custom field values of the tickets just written."""
-    if not written:
-        return
-    field_ids = ctx.field_ids(conn, space_id)
-    by_id = {}
-    for item in items:
-        try:
-            by_id[n.integer(item.get("id"))] = item
-        except (TypeError, ValueError):
-            continue
-    values: list[n.Row] = []
-    for row in written:
-        try:
-            values.extend(n.ticket_custom_field_rows(by_id[row[0]], field_ids))
-        except Exception as exc:
-            ctx.warn(f"ticket {row[0]}: custom fields not stored: {exc}")
-    if any(value[2] is None for value in values):
+def store_tickets(
+    ctx: SyncContext, conn: Connection, space_id: str, page: Prepared, statuses: set[str]
+) -> list[n.Row]:
+    """Upsert a prepared page of tickets and their custom field values; return those written."""
+    ctx.record(page.warnings)
+    written = store.upsert(conn, n.TICKETS, page.rows, ctx.counter)
+    ids = [row[0] for row in written.rows]
+    values = [value for ticket_id in ids for value in page.values.get(ticket_id, ())]
+    store.replace_ticket_custom_fields(conn, ids, values, ctx.counter, written.inserted)
+    if page.unknown_field:
         ctx.stale[space_id].add("custom_fields")
-    store.replace_ticket_custom_fields(conn, [row[0] for row in written], values, ctx.counter)
-
-
-def note_unknown_statuses(
-    ctx: SyncContext, conn: Connection, space_id: str, rows: list[n.Row]
-) -> None:
-    """A status name the mirror does not know means the status list changed upstream."""
-    known = ctx.status_names(conn, space_id)
-    if any(row[STATUS] is not None and row[STATUS] not in known for row in rows):
+    if unknown_statuses(page, statuses):
         ctx.stale[space_id].add("ticket_statuses")
+    return written.rows
 
 
 def ticket_numbers(conn: Connection, ticket_ids: list[Any]) -> dict[int, int]:
@@ -206,17 +188,22 @@ def verify_job(ctx: SyncContext, space_id: str, missing: dict[int, int]) -> Fetc
     found: set[int] = set()
     numbers = sorted(missing.values())
 
+    with ctx.engine.connect() as conn:
+        field_ids = dict(ctx.field_ids(conn, space_id))
+        statuses = set(ctx.status_names(conn, space_id))
+
     def fetch() -> Iterator[Any]:
         for start in range(0, len(numbers), VERIFY_BATCH):
             batch = numbers[start : start + VERIFY_BATCH]
-            yield ctx.client.get_list(f"/v1/spaces/{space_id}/tickets", {"number[]": batch})
+            body = ctx.client.get_page(f"/v1/spaces/{space_id}/tickets", {"number[]": batch})
+            raw = body.raw or [""] * len(body.items)
+            mine = [i for i, item in enumerate(body.items) if item.get("space_id") == space_id]
+            items, texts = [body.items[i] for i in mine], [raw[i] for i in mine]
+            yield prepare_tickets(start, items, field_ids, texts)
 
-    def write(conn: Connection, items: list[Any]) -> None:
-        tickets = [item for item in items if isinstance(item, dict)]
-        rows = [row for row in ctx.rows(n.TICKETS, tickets) if row[1] == space_id]
-        found.update(row[0] for row in rows)
-        written = store.upsert(conn, n.TICKETS, rows, ctx.counter)
-        write_custom_fields(ctx, conn, space_id, tickets, written)
+    def write(conn: Connection, page: Prepared) -> None:
+        found.update(row[0] for row in page.rows)
+        store_tickets(ctx, conn, space_id, page, statuses)
 
     def finish(conn: Connection) -> None:
         gone = [ticket_id for ticket_id in missing if ticket_id not in found]

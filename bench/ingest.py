@@ -1,0 +1,98 @@
+"""Issue 6 target 4: local work, end to end, against a floor measured in the same run.
+
+    python -m bench.ingest [--scale bench,tasks_per_space=0]
+
+With zero latency and no rate limit, a tickets-only sync (fetch + parse +
+normalize + upsert, custom field rows and full-text index included) of a
+simulator account running in its own process; then the floor: the same pages
+fetched by a plain single-threaded loop, parsed with ``json.loads`` and written
+with ``sqlite3`` ``executemany`` into a plain table, one transaction per page.
+Prints tickets per second of both (goal: at least 30,000/s, and within 2x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from assembla_mirror.sync import SyncOptions, parse_only, sync
+from bench.simulator import RunningSimulator, simulator_process
+
+FLOOR_COLUMNS = (
+    "id",
+    "space_id",
+    "number",
+    "summary",
+    "description",
+    "status",
+    "state",
+    "updated_at",
+)
+
+
+def floor(sim: RunningSimulator, db: Path) -> tuple[int, float]:
+    """Tickets and seconds of the plain loop (same pages, same order as the sync)."""
+    headers = {
+        "X-Api-Key": sim.exports["ASSEMBLA_API_KEY"],
+        "X-Api-Secret": sim.exports["ASSEMBLA_API_SECRET"],
+    }
+    conn = sqlite3.connect(db)
+    conn.execute(f"CREATE TABLE tickets ({', '.join(FLOOR_COLUMNS)}, PRIMARY KEY (id))")
+    insert = f"INSERT OR REPLACE INTO tickets VALUES ({', '.join('?' * len(FLOOR_COLUMNS))})"
+    count, started = 0, time.perf_counter()
+    with httpx.Client(base_url=sim.exports["ASSEMBLA_API_URL"], headers=headers) as client:
+        for space in client.get("/v1/spaces").json():
+            page = 1
+            while True:
+                params: dict[str, str | int] = {
+                    "report": 0,
+                    "sort_by": "updated_at",
+                    "sort_order": "desc",
+                    "page": page,
+                    "per_page": 100,
+                }
+                response = client.get(f"/v1/spaces/{space['id']}/tickets", params=params)
+                if response.status_code != 200:
+                    break
+                items = json.loads(response.content)
+                with conn:
+                    conn.executemany(
+                        insert, [tuple(item.get(c) for c in FLOOR_COLUMNS) for item in items]
+                    )
+                count += len(items)
+                if len(items) < 100:
+                    break
+                page += 1
+    seconds = time.perf_counter() - started
+    conn.close()
+    return count, seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", default="bench,tasks_per_space=0,comments_per_ticket=0")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch, simulator_process(args.scale) as sim:
+        db = Path(scratch) / "mirror.db"
+        report = sync(
+            SyncOptions(db_path=db, only=parse_only(["tickets"])), sim.settings(), sim.credentials
+        )
+        tickets = report.totals["tickets"]
+        ours = tickets / report.seconds
+        floor_count, floor_seconds = floor(sim, Path(scratch) / "floor.db")
+        plain = floor_count / floor_seconds
+        values = report.totals["ticket_custom_fields"]
+        print(f"tickets: {tickets:,} ({values:,} custom field rows), {report.requests:,} requests")
+        print(f"mirror sync : {report.seconds:6.2f} s  {ours:8,.0f} tickets/s   (goal >= 30,000/s)")
+        print(f"floor       : {floor_seconds:6.2f} s  {plain:8,.0f} tickets/s   (plain loop)")
+        print(f"ratio       : {plain / ours:6.2f}x the floor's time            (goal <= 2x)")
+
+
+if __name__ == "__main__":
+    main()
