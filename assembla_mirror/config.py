@@ -136,5 +136,8 @@ class ClientSettings:
         return cls(**values)
 
     def with_(self, **changes: Any) -> ClientSettings:
-        """Return a copy with ``changes`` applied (validated again)."""
+        """Return a copy with ``changes`` applied (validated again; a rate limit may be
+        given as text, ``"240/20"`` or ``"off"``)."""
+        if isinstance(changes.get("rate_limit"), str):
+            changes["rate_limit"] = parse_rate_limit(changes["rate_limit"])
         return replace(self, **changes)

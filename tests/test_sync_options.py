@@ -8,6 +8,7 @@ import threading
 import time
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 from expected import assert_same_mirror
@@ -236,3 +237,66 @@ def test_no_credentials_is_a_clear_error_that_creates_nothing(tmp_path: Path) ->
     assert result.exit_code == 1
     assert "no Assembla credentials: set ASSEMBLA_API_KEY and ASSEMBLA_API_SECRET" in result.output
     assert not db.exists()
+
+
+def test_comment_cost_is_announced_before_any_comment_is_fetched(sim: Simulator, db: Path) -> None:
+    run_sync(sim, db)
+    seen_at_note: list[int] = []
+
+    class Recorder:
+        def begin(self, key: str, label: str, total: int | None = None) -> None: ...
+        def advance(self, key: str, items: int = 0) -> None: ...
+        def end(self, key: str) -> None: ...
+
+        def note(self, message: str) -> None:
+            if message.startswith("comments:"):
+                counts = sim.request_counts()
+                seen_at_note.append(counts["GET /v1/spaces/:space/tickets/:number/ticket_comments"])
+
+    options = SyncOptions(db_path=db, with_comments=True)
+    report = sync(options, settings_for(sim), credentials_for(sim), progress=Recorder())
+    tickets = report.totals["tickets"]
+    assert seen_at_note == [0]
+    assert any(f"{tickets:,} for the tickets already mirrored" in note for note in report.notes)
+
+
+def test_cli_asks_before_paying_for_comments(
+    sim: Simulator, db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assembla_mirror.cli.sync import confirm_comment_cost
+
+    run_sync(sim, db)
+    options = SyncOptions(db_path=db, with_comments=True)
+    settings = settings_for(sim).with_(rate_limit="240/20")
+    for key, value in sim_env(sim, db).items():
+        monkeypatch.setenv(key, value)
+
+    @click.command()
+    def ask() -> None:
+        confirm_comment_cost(options, settings)
+
+    declined = CliRunner().invoke(ask, input="n\n")
+    assert declined.exit_code == 1  # aborted
+    assert "one per ticket" in declined.output
+    assert "at the rate limit" in declined.output
+    assert count(db, "SELECT count(*) FROM ticket_comments") == 0
+
+
+def test_mirror_sync_from_python(sim: Simulator, db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from assembla_mirror import Mirror
+
+    for key, value in sim_env(sim, db).items():
+        monkeypatch.setenv(key, value)
+    run_sync(sim, db)
+    space = sim.world.truth().tickets[0].space_id
+    number = sim.world.truth().tickets[0].number
+    sim.world.update_ticket(space, number, summary="changed, then synced from Python")
+    with Mirror(db) as m:
+        report = m.sync()
+        assert report.ok
+        assert report.changes["tickets"]["updated"] == 1
+        mirrored = m.space(id=space)
+        assert mirrored is not None
+        ticket = mirrored.ticket(number=number)
+        assert ticket is not None
+        assert ticket.summary == "changed, then synced from Python"

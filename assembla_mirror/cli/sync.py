@@ -79,6 +79,20 @@ def echo_plan(plan: SyncPlan) -> None:
         click.echo(f"Note: {note}")
 
 
+def confirm_comment_cost(options: SyncOptions, settings: ClientSettings) -> None:
+    """Show what mirroring comments will cost (a dry run) and ask before paying it."""
+    plan = plan_sync(options, settings)
+    cost = sum(item.requests for item in plan.items if item.resource == "comments")
+    if not cost:
+        return
+    seconds = cost / (settings.rate_limit.per_minute / 60) if settings.rate_limit else None
+    pace = f" (about {format_duration(seconds)} at the rate limit)" if seconds else ""
+    click.confirm(
+        f"Mirroring comments takes about {cost:,} requests, one per ticket{pace}. Continue?",
+        abort=True,
+    )
+
+
 @cli.command("sync")
 @db_option
 @api_options
@@ -122,6 +136,7 @@ def echo_plan(plan: SyncPlan) -> None:
     show_default=True,
     help="Reconcile deletions at least every N days.",
 )
+@click.option("--yes", is_flag=True, help="Do not ask before a costly first fill of comments.")
 @quiet_option
 def sync_command(
     db: str,
@@ -133,6 +148,7 @@ def sync_command(
     with_: tuple[str, ...],
     without: tuple[str, ...],
     reconcile_days: float,
+    yes: bool,
     quiet: bool,
 ) -> None:
     """Bring the mirror up to date: the first run fetches everything, later runs what changed."""
@@ -148,6 +164,8 @@ def sync_command(
     if dry_run:
         echo_plan(plan_sync(options, settings))
         return
+    if with_comments and not yes and sys.stdin.isatty():
+        confirm_comment_cost(options, settings)
     progress = make_progress(quiet)
     try:
         report = sync(options, settings, progress=progress)

@@ -36,6 +36,7 @@ from assembla_mirror.state import (
     SyncLock,
     finish_run,
     get_meta,
+    load_state,
     load_states,
     set_meta,
     start_run,
@@ -161,6 +162,7 @@ def run_phases(ctx: SyncContext) -> None:
         if options.with_comments is not None:
             set_meta(conn, comments.META_KEY, "1" if options.with_comments else "0")
     selected = list(ctx.spaces)
+    announce_comment_cost(ctx, selected)
 
     def activity_jobs(conn: Any, marks_since: str | None = None) -> list[Any]:
         if not options.wants("events"):
@@ -197,6 +199,27 @@ def run_phases(ctx: SyncContext) -> None:
     run_phase(ctx, lambda conn: stale_config_jobs(ctx, conn))
     fills(ctx, selected)
     index_search(ctx)
+
+
+def announce_comment_cost(ctx: SyncContext, selected: list[str]) -> None:
+    """Say what a first fill of comments costs before any of it is paid."""
+    if not comments.enabled(ctx):
+        return
+    with ctx.engine.connect() as conn:
+        pending = [s for s in selected if load_state(conn, "comments", s).cursor is None]
+        if not pending:
+            return
+        known = comments.count_fill(conn, pending)
+    limit = ctx.client.settings.rate_limit
+    pace = (
+        f"about {known / (limit.per_minute / 60) / 60:,.0f} min at the {limit} rate limit"
+        if limit
+        else "no pacing"
+    )
+    ctx.note(
+        f"comments: the first fill costs one request per ticket: {known:,} for the tickets "
+        f"already mirrored ({pace}), plus one for each ticket this run brings"
+    )
 
 
 def activity_decides(ctx: SyncContext, selected: list[str]) -> bool:

@@ -192,26 +192,28 @@ def _plan_tickets(
     stored = conn.exec_driver_sql(
         "SELECT count(*) FROM tickets WHERE space_id = ?", (info.id,)
     ).scalar_one()
-    if mode is None:
-        return
+    size: int | None = None
     if mode == "incremental":
         plan.items.append(
             PlanItem(info.name, "tickets", "incremental", 1, "changed since last run")
         )
-        if with_comments:
-            plan.items.append(
-                PlanItem(info.name, "comments", "changed tickets", 1, "~1 per changed ticket")
-            )
+    elif mode is not None:
+        size = stored or _highest_ticket_number(ctx, info.id)
+        resumed = mode == "resume"
+        remaining = size - (state.walk_page or 1) * PER_PAGE + PER_PAGE if resumed else size
+        plan.items.append(
+            PlanItem(info.name, "tickets", mode, pages(max(0, remaining)), f"~{size:,} tickets")
+        )
+    if not with_comments:
         return
-    size = stored if stored else _highest_ticket_number(ctx, info.id)
-    remaining = size - (state.walk_page or 1) * PER_PAGE + PER_PAGE if mode == "resume" else size
-    plan.items.append(
-        PlanItem(info.name, "tickets", mode, pages(max(0, remaining)), f"~{size:,} tickets")
-    )
-    if with_comments:
-        todo = comments.count_fill(conn, [info.id]) if stored else size
+    if load_state(conn, "comments", info.id).cursor is None:
+        todo = comments.count_fill(conn, [info.id]) if stored else size or 0
         plan.items.append(
             PlanItem(info.name, "comments", "first fill", todo, "one request per ticket")
+        )
+    elif mode is not None:
+        plan.items.append(
+            PlanItem(info.name, "comments", "changed tickets", 1, "one per changed ticket")
         )
 
 
