@@ -28,7 +28,6 @@ from assembla_mirror.errors import ConfigError, SchemaError
 
 BUSY_TIMEOUT_MS = 10_000
 WAL_CHECKPOINT_PAGES = 16_384  # 64 MB of 4 KB pages
-CACHE_KIB = 65_536  # per connection; the default 2 MB thrashes on a large table's indexes
 
 
 def migrations_dir() -> Path:
@@ -73,7 +72,6 @@ def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
     # default (every 4 MB) made them most of a large sync's cost. 64 MB keeps the
     # WAL bounded and the fsyncs rare.
     cursor.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
-    cursor.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
     cursor.close()
 
 

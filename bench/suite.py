@@ -12,8 +12,8 @@ Targets (the simulator is the counterpart; figures depend on the machine):
   4 ingest    zero latency, no limit: tickets/s end to end vs a plain loop's
               (goal: >= 30,000/s and within 2x)  -- see bench/ingest.py
   5 memory    peak RSS of a sync of 100,000 tickets + 100,000 tasks (goal: < 200 MB)
-  6 fills     time logs and comments (one request each) at the limit: pace reached
-              (goal: concurrent, at the limit's 4/s; the progress display shows an ETA)
+  6 fills     (measured in the run of 2) time logs and comments, one request each, at the
+              limit with 500 ms latency: the sustained pace (goal: the limit's 4/s)
 """
 
 from __future__ import annotations
@@ -73,17 +73,35 @@ def target_requests(scale: str) -> str:
 
 
 def target_paced(scale: str) -> str:
+    """Targets 2 and 6 in one run: Assembla's limit, 500 ms latency, comments on."""
     world = World.generate(seed=62, scale=Scale.parse(scale))
     limit = RateLimit(240, 20)
-    with tempfile.TemporaryDirectory() as scratch, Simulator(world, rate_limit=(240, 20)) as sim:
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        Simulator(world, rate_limit=(240, 20), latency=0.5) as sim,
+    ):
         started = time.perf_counter()
-        report = run(sim, Path(scratch) / "m.db", settings_for(sim, rate_limit=limit))
+        report = run(
+            sim,
+            Path(scratch) / "m.db",
+            settings_for(sim, rate_limit=limit),
+            with_comments=True,
+        )
         wall = time.perf_counter() - started
         throttled = sum(record.status == 429 for record in sim.request_log)
+        fills = [
+            r.t for r in sim.request_log if r.kind == "legacy" or r.endpoint.endswith("comments")
+        ]
     floor = max(0, report.requests - limit.per_second) / (limit.per_minute / 60)
+    # the fills' pace over their sustained part (past the first minute's window)
+    steady = [t for t in fills if t >= fills[0] + 60] if fills else []
+    pace = (len(steady) - 1) / (steady[-1] - steady[0]) if len(steady) > 1 else float("nan")
     return (
         f"2 paced: {report.requests:,} requests in {wall:.1f} s, floor {floor:.1f} s -> "
-        f"{wall / floor - 1:+.1%}, {throttled} x 429 (goal: within +10%, zero 429s)"
+        f"{wall / floor - 1:+.1%}, {throttled} x 429 (goal: within +10%, zero 429s)\n"
+        f"6 fills: {len(fills):,} comment/time-log requests, one each, sustained "
+        f"{pace:.2f}/s at 500 ms latency (goal: the limit's 4/s, concurrently; one at a "
+        f"time could not exceed 2/s)"
     )
 
 
@@ -141,42 +159,17 @@ def target_memory(scale: str) -> str:
     )
 
 
-def target_fills(scale: str) -> str:
-    world = World.generate(seed=66, scale=Scale.parse(scale))
-    limit = RateLimit(240, 20)
-    with (
-        tempfile.TemporaryDirectory() as scratch,
-        Simulator(world, rate_limit=(240, 20), latency=0.2) as sim,
-    ):
-        run(sim, Path(scratch) / "m.db", settings_for(sim, rate_limit=limit, backoff_base=0.2))
-        fills = [
-            r
-            for r in sim.request_log
-            if r.kind == "legacy" or r.endpoint.endswith("ticket_comments")
-        ]
-    if len(fills) < 2:
-        return "6 fills: no time-log or comment requests at this scale"
-    span = fills[-1].t - fills[0].t
-    rate = (len(fills) - 1) / span if span else float("inf")
-    return (
-        f"6 fills: {len(fills):,} time-log/comment requests at {rate:.2f}/s with 200 ms "
-        f"latency (goal: the limit's 4/s, concurrently; one at a time would be <= 5/s "
-        f"only without latency)"
-    )
-
-
 TARGETS: dict[str, tuple[Callable[[str], str], str]] = {
     "1": (target_requests, "large"),
-    "2": (target_paced, "tiny,tasks_per_space=40,time_logs_per_task=1"),
+    "2": (target_paced, "small"),
     "3": (target_latency, "small"),
     "5": (target_memory, "bench"),
-    "6": (target_fills, "tiny,tasks_per_space=60,time_logs_per_task=1"),
 }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="issue 6 benchmark suite")
-    parser.add_argument("--only", default="1,2,3,4,5,6", help="targets to run, e.g. 1,3")
+    parser.add_argument("--only", default="1,2,3,4,5", help="targets to run (2 also reports 6)")
     parser.add_argument("--scale", help="simulator scale for every chosen target")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
