@@ -492,15 +492,23 @@ def event_key_material(event: Mapping[str, Any]) -> str:
     return "\x1f".join(json.dumps(part, ensure_ascii=True, sort_keys=True) for part in parts)
 
 
-def event_row(event: Mapping[str, Any], occurrence: int) -> Row:
-    """An ``events`` row; ``occurrence`` numbers identical events (same second, same content)."""
+def event_digest(event: Mapping[str, Any]) -> str:
+    """A short digest of :func:`event_key_material`: equal for identical events."""
     try:
         material = event_key_material(event)
     except (TypeError, ValueError) as exc:
         raise DataError(
             f"event: field 'date' is unusable: {exc}", entity="event", field="date"
         ) from None
-    digest = hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def event_row(event: Mapping[str, Any], occurrence: int, digest: str | None = None) -> Row:
+    """An ``events`` row; ``occurrence`` numbers identical events (same second, same content).
+
+    ``digest`` is the event's :func:`event_digest` when the caller has it already.
+    """
+    digest = digest or event_digest(event)
     ticket = event.get("ticket")
     ticket_id = ticket_number = None
     if isinstance(ticket, Mapping):

@@ -68,19 +68,24 @@ def iter_pages(
     """
     if per_page < 1 or start_page < 1 or max_pages < 1:
         raise ValueError("per_page, start_page and max_pages must be positive")
-    seen: set[str] = set()
+    # The keys of the first and the previous page: an endpoint that ignores paging
+    # sends its one page again, so these two catch it, in memory that does not
+    # grow with the list (a set of every key seen would, by 100 keys a page).
+    first: set[str] | None = None
+    previous: set[str] = set()
     for number in range(start_page, start_page + max_pages):
         body = fetch(number, per_page)
         items, raw = (body.items, body.raw) if isinstance(body, PageBody) else (body, None)
         if not items:
             yield Page(number, [], last=True)
             return
-        keys = [item_key(item) for item in items]
-        if seen.issuperset(keys):
-            # Nothing new: the endpoint ignores paging and sent the list again.
+        keys = {item_key(item) for item in items}
+        if keys <= previous or (first is not None and keys <= first):
+            # Nothing new: the endpoint ignores paging and sent a page again.
             yield Page(number, [], last=True)
             return
-        seen.update(keys)
+        first = keys if first is None else first
+        previous = keys
         last = len(items) < per_page
         yield Page(number, items, last=last, raw=raw)
         if last:

@@ -62,12 +62,12 @@ def activity_job(ctx: SyncContext, conn: Connection, *, marks_since: str | None 
             if not isinstance(item, dict):
                 continue
             try:
-                material = n.event_key_material(item)
-                rows.append(n.event_row(item, occurrences[material]))
+                digest = n.event_digest(item)
+                rows.append(n.event_row(item, occurrences[digest], digest))
             except Exception as exc:
                 ctx.warn(f"skipped event: {exc}")
                 continue
-            occurrences[material] += 1
+            occurrences[digest] += 1
             events.append(item)
         key_at = n.EVENTS.columns.index("id")
         known = stored_keys(conn, [row[key_at] for row in rows])

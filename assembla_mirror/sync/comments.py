@@ -69,10 +69,12 @@ def queue_comments(
     ctx: SyncContext, space_id: str, tickets: list[tuple[int, int]], on_done: Any = None
 ) -> None:
     """Fetch the comments of ``tickets`` ((id, number) pairs), once each per run."""
-    for ticket_id, number in tickets:
-        if ticket_id not in ctx.comments_queued:
-            ctx.comments_queued.add(ticket_id)
-            ctx.pipeline.add(ticket_comments_job(ctx, space_id, ticket_id, number, on_done))
+    queued = [(i, number) for i, number in tickets if i not in ctx.comments_queued]
+    ctx.comments_queued.update(ticket_id for ticket_id, _ in queued)
+    ctx.pipeline.add_all(
+        ticket_comments_job(ctx, space_id, ticket_id, number, on_done)
+        for ticket_id, number in queued
+    )
 
 
 def comment_fill(ctx: SyncContext, conn: Connection, space_ids: list[str]) -> int:

@@ -2,9 +2,10 @@
 
 Worker threads run the fetch side of :class:`FetchJob`s (HTTP, under the
 client's shared rate limiter) and hand pages to the calling thread through a
-bounded queue; the calling thread writes each page in its own transaction.
-SQLite has one writer anyway, and the bounded queue keeps memory flat however
-large the account: workers wait when the writer is behind.
+bounded queue; the calling thread writes them, each page together with its
+sync state, in transactions of the pages waiting (a few at most). SQLite has one
+writer anyway, and the bounded queue keeps memory flat however large the
+account: workers wait when the writer is behind.
 
 Threads rather than asyncio: the database layer (sqlite3, SQLAlchemy) and the
 CLI are synchronous, and ``Mirror.sync()`` must also work inside Jupyter, where
@@ -17,7 +18,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -35,18 +36,28 @@ class FetchJob:
     finish: Callable[[Connection], None] | None = None
 
 
+Message = tuple[str, FetchJob, Any]
+"""What a worker hands the writer: ("page", job, page) or ("done", job, error or None)."""
+
+
 class Pipeline:
     """Runs fetch jobs on ``workers`` threads and writes their pages on the calling thread."""
 
     def __init__(
-        self, engine: Engine, *, workers: int = 8, buffer_pages: int | None = None
+        self,
+        engine: Engine,
+        *,
+        workers: int = 8,
+        buffer_pages: int | None = None,
+        batch_pages: int = 8,
     ) -> None:
         self.engine = engine
         self.workers = workers
-        self._pending: deque[FetchJob] = deque()
-        self._results: queue.Queue[tuple[str, FetchJob, Any]] = queue.Queue(
-            maxsize=buffer_pages or workers * 2
-        )
+        self.batch_pages = batch_pages
+        # Sources of jobs, drawn from in order: a source may be a lazy generator, so
+        # thousands of one-request jobs (time logs, comments) take no memory until run.
+        self._pending: deque[Iterator[FetchJob]] = deque()
+        self._results: queue.Queue[Message] = queue.Queue(maxsize=buffer_pages or workers * 2)
         self._cancel = threading.Event()
         self._running = 0
 
@@ -57,7 +68,11 @@ class Pipeline:
 
     def add(self, job: FetchJob) -> None:
         """Queue a job; writers may add jobs while the pipeline runs."""
-        self._pending.append(job)
+        self._pending.append(iter((job,)))
+
+    def add_all(self, jobs: Iterable[FetchJob]) -> None:
+        """Queue ``jobs``, drawn one at a time as workers free up (pass a generator)."""
+        self._pending.append(iter(jobs))
 
     def add_group(self, jobs: list[FetchJob], then: Callable[[Connection], list[FetchJob]]) -> None:
         """Queue ``jobs``; once all of them finished, queue the jobs ``then`` builds.
@@ -100,20 +115,12 @@ class Pipeline:
         with ThreadPoolExecutor(self.workers, thread_name_prefix="mirror-fetch") as executor:
             try:
                 self._start_jobs(executor)
+                waiting: Message | None = None
                 while self._running:
-                    kind, job, payload = self._results.get()
-                    if kind == "done":
-                        self._running -= 1
-                        if payload is not None:
-                            raise payload
-                        if job.finish is not None:
-                            with self.engine.begin() as conn:
-                                job.finish(conn)
-                        self._start_jobs(executor)
-                    else:
-                        with self.engine.begin() as conn:
-                            job.write(conn, payload)
-                        self._start_jobs(executor)
+                    failure, waiting = self._write_batch(waiting or self._results.get())
+                    if failure is not None:
+                        raise failure
+                    self._start_jobs(executor)
             except BaseException as exc:
                 error = exc
                 self._cancel.set()
@@ -122,9 +129,41 @@ class Pipeline:
         if error is not None:
             raise error
 
+    def _write_batch(self, first: Message) -> tuple[BaseException | None, Message | None]:
+        """Write ``first`` and up to ``batch_pages - 1`` messages already waiting, in one
+        transaction; return a failed fetch's error, and the message that did not fit.
+
+        Every page write carries its own sync state, so a transaction of several
+        pages is as consistent as a transaction of one, and much cheaper: SQLite
+        writes a dirty index page once per commit however many rows changed it.
+        A failed fetch ends the batch, which is committed before the error is raised.
+        """
+        message: Message | None = first
+        with self.engine.begin() as conn:
+            for _ in range(self.batch_pages):
+                if message is None:
+                    break
+                kind, job, payload = message
+                if kind == "page":
+                    job.write(conn, payload)
+                else:
+                    self._running -= 1
+                    if payload is not None:
+                        return payload, None
+                    if job.finish is not None:
+                        job.finish(conn)
+                try:
+                    message = self._results.get_nowait()
+                except queue.Empty:
+                    message = None
+        return None, message
+
     def _start_jobs(self, executor: ThreadPoolExecutor) -> None:
         while self._pending and self._running < self.workers and not self.cancelled:
-            job = self._pending.popleft()
+            job = next(self._pending[0], None)
+            if job is None:
+                self._pending.popleft()
+                continue
             self._running += 1
             executor.submit(self._work, job)
 

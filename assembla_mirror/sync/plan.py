@@ -26,7 +26,7 @@ from assembla_mirror.config import ClientSettings, RateLimit
 from assembla_mirror.credentials import Credentials, load_credentials
 from assembla_mirror.db import current_revision, head_revision, open_db, open_readonly
 from assembla_mirror.errors import ToolNotFoundError
-from assembla_mirror.normalize import event_key_material, event_row
+from assembla_mirror.normalize import event_digest, event_row
 from assembla_mirror.state import ACCOUNT, load_state
 from assembla_mirror.sync import account, comments, config, tickets
 from assembla_mirror.sync.activity import stored_keys
@@ -165,9 +165,9 @@ def _activity(ctx: SyncContext, conn: Connection, plan: SyncPlan) -> set[str]:
                 events.append(item)
     occurrences: dict[str, int] = {}
     for event in events:
-        material = event_key_material(event)
-        key = event_row(event, occurrences.get(material, 0))[-4]
-        occurrences[material] = occurrences.get(material, 0) + 1
+        digest = event_digest(event)
+        key = event_row(event, occurrences.get(digest, 0), digest)[-4]
+        occurrences[digest] = occurrences.get(digest, 0) + 1
         new_keys.append((key, event))
     stored = stored_keys(conn, [key for key, _ in new_keys])
     for key, event in new_keys:

@@ -182,10 +182,9 @@ def queue_time_logs(ctx: SyncContext, task_ids: list[int], on_done: Any = None) 
     """Fetch the time logs of the caller's ``task_ids`` (once each per run)."""
     if not ctx.time_logs_enabled:
         return
-    for task_id in task_ids:
-        if task_id not in ctx.time_logs_queued:
-            ctx.time_logs_queued.add(task_id)
-            ctx.pipeline.add(time_log_job(ctx, task_id, on_done))
+    queued = [task_id for task_id in task_ids if task_id not in ctx.time_logs_queued]
+    ctx.time_logs_queued.update(queued)
+    ctx.pipeline.add_all(time_log_job(ctx, task_id, on_done) for task_id in queued)
 
 
 def time_log_job(ctx: SyncContext, task_id: int, on_done: Any = None) -> FetchJob:

@@ -77,11 +77,13 @@ def ticket_jobs(ctx: SyncContext, conn: Connection, space_ids: list[str]) -> lis
             continue
         state = load_state(conn, "tickets", space_id)
         if walk_mode(ctx, state) is not None:
-            jobs.append(walk_job(ctx, state))
+            jobs.append(walk_job(ctx, conn, state))
     return jobs
 
 
-def walk_job(ctx: SyncContext, state: ResourceState, *, top_up: bool = False) -> FetchJob:
+def walk_job(
+    ctx: SyncContext, conn: Connection, state: ResourceState, *, top_up: bool = False
+) -> FetchJob:
     """A walk over one space's tickets (see the module docstring for the modes)."""
     space_id = state.space_id
     resumed = state.walk_page is not None and not top_up
@@ -97,9 +99,10 @@ def walk_job(ctx: SyncContext, state: ResourceState, *, top_up: bool = False) ->
     key = f"tickets:{space_id}"
     seen: set[int] = set()
     with_comments = comments.enabled(ctx)
-    with ctx.engine.connect() as conn:  # read-only snapshots for the workers
-        field_ids = dict(ctx.field_ids(conn, space_id))
-        statuses = set(ctx.status_names(conn, space_id))
+    # Snapshots for the workers, read through the caller's connection: jobs built
+    # in a writer's transaction must see what that transaction wrote.
+    field_ids = dict(ctx.field_ids(conn, space_id))
+    statuses = set(ctx.status_names(conn, space_id))
 
     def fetch() -> Iterator[Any]:
         ctx.progress.begin(key, f"tickets · {space_label(ctx.spaces, space_id)}")
@@ -142,9 +145,10 @@ def walk_job(ctx: SyncContext, state: ResourceState, *, top_up: bool = False) ->
             missing = store.missing_keys(conn, "tickets", "id", {"space_id": space_id}, seen)
         ctx.complete(conn, state, reconciled=(reconcile or initial) and not missing)
         if missing:
-            ctx.pipeline.add(verify_job(ctx, space_id, ticket_numbers(conn, missing)))
+            ctx.pipeline.add(verify_job(ctx, conn, space_id, ticket_numbers(conn, missing)))
         if resumed:
-            ctx.pipeline.add(walk_job(ctx, load_state(conn, "tickets", space_id), top_up=True))
+            walked = load_state(conn, "tickets", space_id)
+            ctx.pipeline.add(walk_job(ctx, conn, walked, top_up=True))
 
     return FetchJob(key, fetch, write, finish)
 
@@ -178,7 +182,9 @@ def ticket_numbers(conn: Connection, ticket_ids: list[Any]) -> dict[int, int]:
     return numbers
 
 
-def verify_job(ctx: SyncContext, space_id: str, missing: dict[int, int]) -> FetchJob:
+def verify_job(
+    ctx: SyncContext, conn: Connection, space_id: str, missing: dict[int, int]
+) -> FetchJob:
     """Confirm tickets (id -> number) a reconciliation did not see before deleting them.
 
     ``number[]`` returns exactly the listed tickets that still exist: those were
@@ -188,9 +194,8 @@ def verify_job(ctx: SyncContext, space_id: str, missing: dict[int, int]) -> Fetc
     found: set[int] = set()
     numbers = sorted(missing.values())
 
-    with ctx.engine.connect() as conn:
-        field_ids = dict(ctx.field_ids(conn, space_id))
-        statuses = set(ctx.status_names(conn, space_id))
+    field_ids = dict(ctx.field_ids(conn, space_id))
+    statuses = set(ctx.status_names(conn, space_id))
 
     def fetch() -> Iterator[Any]:
         for start in range(0, len(numbers), VERIFY_BATCH):

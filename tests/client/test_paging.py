@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from assembla_mirror.errors import ApiError
-from assembla_mirror.paging import FetchPage, Page, iter_pages
+from assembla_mirror.paging import FetchPage, Page, PageBody, iter_pages
 
 
 def paged(total: int, *, per_page_cap: int = 100) -> tuple[FetchPage, list[int]]:
@@ -65,6 +65,18 @@ def test_a_page_that_overlaps_but_brings_new_ids_is_kept() -> None:
     answers = {1: [{"id": i} for i in range(100)], 2: [{"id": i} for i in range(90, 150)]}
     pages = list(iter_pages(lambda page, per_page: answers.get(page, [])))
     assert [len(p.items) for p in pages] == [100, 60]
+
+
+def test_a_later_page_repeating_the_first_ends_the_walk() -> None:
+    # e.g. an endpoint that serves its pages 1-3 and then falls back to page 1
+    fetch, asked = paged(300)
+
+    def wrapping(page: int, per_page: int) -> list[dict[str, Any]] | PageBody:
+        return fetch(page if page <= 3 else 1, per_page)
+
+    pages = list(iter_pages(wrapping))
+    assert [len(p.items) for p in pages] == [100, 100, 100, 0]
+    assert asked == [1, 2, 3, 1]
 
 
 def test_items_without_ids_are_compared_by_content() -> None:
