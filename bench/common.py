@@ -11,20 +11,7 @@ from assembla_mirror.config import ClientSettings, RateLimit
 from assembla_mirror.credentials import Credentials
 from assembla_mirror.simulator import Simulator
 from assembla_mirror.sync import SyncOptions, SyncReport, sync
-
-ENTITY_TABLES = (
-    "spaces",
-    "users",
-    "user_roles",
-    "milestones",
-    "ticket_statuses",
-    "custom_fields",
-    "tickets",
-    "ticket_custom_fields",
-    "ticket_comments",
-    "tasks",
-    "time_logs",
-)
+from assembla_mirror.sync.engine import ENTITY_TABLES
 
 
 def settings_for(

@@ -15,6 +15,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from assembla_mirror.sync.engine import ENTITY_TABLES
+
 
 def utc_text(value: datetime | None) -> str | None:
     """How the mirror stores an instant."""
@@ -111,22 +113,6 @@ def table_rows(path: Path, table: str) -> list[tuple[Any, ...]]:
     """Every column of every row, in key order (for exact before/after comparisons)."""
     with sqlite3.connect(path) as conn:
         return conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
-
-
-#: Tables whose content two mirrors of the same account must share exactly.
-ENTITY_TABLES = (
-    "spaces",
-    "users",
-    "user_roles",
-    "milestones",
-    "ticket_statuses",
-    "custom_fields",
-    "tickets",
-    "ticket_custom_fields",
-    "ticket_comments",
-    "tasks",
-    "time_logs",
-)
 
 
 def comparable_rows(path: Path, table: str) -> list[tuple[Any, ...]]:

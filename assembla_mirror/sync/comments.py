@@ -17,8 +17,8 @@ from sqlalchemy import Connection
 from assembla_mirror import normalize as n
 from assembla_mirror import store
 from assembla_mirror.errors import NotFoundError
-from assembla_mirror.state import get_meta, load_state, save_state
-from assembla_mirror.sync.context import CompletionPrefix, SyncContext
+from assembla_mirror.state import get_meta, load_state
+from assembla_mirror.sync.context import SyncContext, fill_checkpoint
 from assembla_mirror.sync.pipeline import FetchJob
 
 META_KEY = "with_comments"
@@ -67,14 +67,18 @@ def ticket_comments_job(
 
 def queue_comments(
     ctx: SyncContext, space_id: str, tickets: list[tuple[int, int]], on_done: Any = None
-) -> None:
-    """Fetch the comments of ``tickets`` ((id, number) pairs), once each per run."""
+) -> int:
+    """Fetch the comments of ``tickets`` ((id, number) pairs), once each per run.
+
+    Returns how many were queued (those not queued earlier in the run).
+    """
     queued = [(i, number) for i, number in tickets if i not in ctx.comments_queued]
     ctx.comments_queued.update(ticket_id for ticket_id, _ in queued)
     ctx.pipeline.add_all(
         ticket_comments_job(ctx, space_id, ticket_id, number, on_done)
         for ticket_id, number in queued
     )
+    return len(queued)
 
 
 def comment_fill(ctx: SyncContext, conn: Connection, space_ids: list[str]) -> int:
@@ -88,38 +92,18 @@ def comment_fill(ctx: SyncContext, conn: Connection, space_ids: list[str]) -> in
         state = load_state(conn, "comments", space_id)
         if state.cursor is not None and not ctx.reconcile_due(state):
             continue
-        tickets = conn.exec_driver_sql(
-            "SELECT id, number FROM tickets WHERE space_id = ? AND id > ? ORDER BY id",
-            (space_id, state.walk_page or 0),
-        ).fetchall()
-        tracker = CompletionPrefix([ticket_id for ticket_id, _ in tickets])
-
-        def done(
-            conn: Connection,
-            ticket_id: int,
-            space_id: str = space_id,
-            tracker: CompletionPrefix = tracker,
-        ) -> None:
-            current = load_state(conn, "comments", space_id)
-            prefix = tracker.complete(ticket_id)
-            if prefix is not None:
-                current.walk_page = prefix
-            if tracker.finished:
-                current.cursor = "complete"
-                ctx.complete(conn, current, reconciled=True)
-            else:
-                save_state(conn, current)
-
-        if not tickets:
-            state.cursor = "complete"
-            ctx.complete(conn, state, reconciled=True)
+        tickets = [
+            (ticket_id, number)
+            for ticket_id, number in conn.exec_driver_sql(
+                "SELECT id, number FROM tickets WHERE space_id = ? AND id > ? ORDER BY id",
+                (space_id, state.walk_page or 0),
+            )
+        ]
+        ticket_ids = [ticket_id for ticket_id, _ in tickets]
+        done = fill_checkpoint(ctx, conn, state, ticket_ids, ctx.comments_queued)
+        if done is None:
             continue
-        pending = [(i, number) for i, number in tickets if i not in ctx.comments_queued]
-        for ticket_id, _number in tickets:
-            if ticket_id in ctx.comments_queued:
-                done(conn, ticket_id)  # fetched earlier in this run
-        queue_comments(ctx, space_id, pending, done)
-        queued += len(pending)
+        queued += queue_comments(ctx, space_id, tickets, done)
     return queued
 
 

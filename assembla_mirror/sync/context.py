@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine
 
 from assembla_mirror.client import AssemblaClient
 from assembla_mirror.normalize import Row, TableSpec
-from assembla_mirror.state import ResourceState, save_state, utc_now
+from assembla_mirror.state import ResourceState, load_state, save_state, utc_now
 from assembla_mirror.store import ChangeCounter
 from assembla_mirror.sync.options import SyncOptions
 from assembla_mirror.sync.pipeline import Pipeline
@@ -167,6 +167,46 @@ class CompletionPrefix:
             self._next += 1
             moved = True
         return self._ids[self._next - 1] if moved else None
+
+
+def fill_checkpoint(
+    ctx: SyncContext,
+    conn: Connection,
+    state: ResourceState,
+    item_ids: list[int],
+    fetched: Set[int],
+) -> Callable[[Connection, int], None] | None:
+    """Checkpointing of a fill that fetches something once per item of ``item_ids``.
+
+    ``item_ids`` (ascending, all above ``state.walk_page``) are what the fill
+    covers; the returned callback marks one done, saving the completed prefix in
+    ``state.walk_page`` so that an interrupted fill resumes there, and marks the
+    state complete after the last. Items in ``fetched`` (already fetched earlier
+    in this run) count as done at once. With no items the state is complete
+    straight away and ``None`` is returned.
+    """
+    if not item_ids:
+        state.cursor = "complete"
+        ctx.complete(conn, state, reconciled=True)
+        return None
+    tracker = CompletionPrefix(item_ids)
+    resource, scope = state.resource, state.space_id
+
+    def done(conn: Connection, item_id: int) -> None:
+        current = load_state(conn, resource, scope)
+        prefix = tracker.complete(item_id)
+        if prefix is not None:
+            current.walk_page = prefix
+        if tracker.finished:
+            current.cursor = "complete"
+            ctx.complete(conn, current, reconciled=True)
+        else:
+            save_state(conn, current)
+
+    for item_id in item_ids:
+        if item_id in fetched:
+            done(conn, item_id)
+    return done
 
 
 def space_label(spaces: Mapping[str, SpaceInfo], space_id: str) -> str:

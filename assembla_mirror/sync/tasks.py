@@ -26,7 +26,7 @@ from assembla_mirror import normalize as n
 from assembla_mirror import store
 from assembla_mirror.errors import NotFoundError
 from assembla_mirror.state import ACCOUNT, ResourceState, load_state, save_state
-from assembla_mirror.sync.context import CompletionPrefix, SyncContext, space_label
+from assembla_mirror.sync.context import SyncContext, fill_checkpoint, space_label
 from assembla_mirror.sync.pipeline import FetchJob
 from assembla_mirror.sync.prepare import Prepared, prepare
 from assembla_mirror.sync.tickets import EPOCH, oldest_updated_at, shift
@@ -178,13 +178,17 @@ def verify_job(
 # --- time logs --------------------------------------------------------------------
 
 
-def queue_time_logs(ctx: SyncContext, task_ids: list[int], on_done: Any = None) -> None:
-    """Fetch the time logs of the caller's ``task_ids`` (once each per run)."""
+def queue_time_logs(ctx: SyncContext, task_ids: list[int], on_done: Any = None) -> int:
+    """Fetch the time logs of the caller's ``task_ids`` (once each per run).
+
+    Returns how many were queued (those not queued earlier in the run).
+    """
     if not ctx.time_logs_enabled:
-        return
+        return 0
     queued = [task_id for task_id in task_ids if task_id not in ctx.time_logs_queued]
     ctx.time_logs_queued.update(queued)
     ctx.pipeline.add_all(time_log_job(ctx, task_id, on_done) for task_id in queued)
+    return len(queued)
 
 
 def time_log_job(ctx: SyncContext, task_id: int, on_done: Any = None) -> FetchJob:
@@ -231,26 +235,7 @@ def time_log_fill(ctx: SyncContext, conn: Connection, space_ids: list[str]) -> i
             (ctx.caller_id, state.walk_page or 0, *space_ids),
         )
     ]
-    tracker = CompletionPrefix(task_ids)
-
-    def done(conn: Connection, task_id: int) -> None:
-        current = load_state(conn, "time_logs", ACCOUNT)
-        prefix = tracker.complete(task_id)
-        if prefix is not None:
-            current.walk_page = prefix
-        if tracker.finished:
-            current.cursor = "complete"
-            ctx.complete(conn, current, reconciled=True)
-        else:
-            save_state(conn, current)
-
-    if not task_ids:
-        state.cursor = "complete"
-        ctx.complete(conn, state, reconciled=True)
+    done = fill_checkpoint(ctx, conn, state, task_ids, ctx.time_logs_queued)
+    if done is None:
         return 0
-    pending = [task_id for task_id in task_ids if task_id not in ctx.time_logs_queued]
-    for task_id in task_ids:
-        if task_id in ctx.time_logs_queued:
-            done(conn, task_id)  # already fetched in this run
-    queue_time_logs(ctx, pending, done)
-    return len(pending)
+    return queue_time_logs(ctx, task_ids, done)
