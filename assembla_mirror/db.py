@@ -129,7 +129,11 @@ def migrate(engine: Engine) -> None:
     cascade-delete every child row. The result is checked before switching back.
     """
     with engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
+        # Through the DBAPI connection: SQLAlchemy would BEGIN first, and inside a
+        # transaction SQLite ignores this pragma.
+        raw = connection.connection.driver_connection
+        assert raw is not None
+        raw.execute("PRAGMA foreign_keys = OFF")
         try:
             command.upgrade(alembic_config(connection), "head")
             connection.commit()
@@ -138,7 +142,8 @@ def migrate(engine: Engine) -> None:
             if problems:
                 raise SchemaError(f"migration left dangling foreign keys: {problems[:5]}")
         finally:
-            connection.exec_driver_sql("PRAGMA foreign_keys = ON")
+            connection.rollback()
+            raw.execute("PRAGMA foreign_keys = ON")
 
 
 def open_db(path: str | Path, *, upgrade: bool = True) -> Engine:

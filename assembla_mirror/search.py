@@ -1,10 +1,11 @@
 """Full-text search over ticket summaries, descriptions and (when mirrored) comments.
 
 The FTS5 indexes (``tickets_fts``, ``ticket_comments_fts``) are kept current
-by the sync: triggers queue each inserted or edited row in ``search_pending``
-(in the writing transaction) and :func:`index_pending` indexes the queue in one
-pass when the sync's walks are done; one pass is many times cheaper than
-indexing page by page, whose commits keep merging index segments.
+by the sync: each inserted row is queued in ``search_pending`` by
+:func:`queue_new_rows` and each edited one by a trigger (in the writing
+transaction), and :func:`index_pending` indexes the queue in one pass when the
+sync's walks are done; one pass is many times cheaper than indexing page by
+page, whose commits keep merging index segments.
 
 Whatever the user types is turned into a safe FTS5 query: each word is quoted
 (FTS operators and punctuation lose their special meaning) and matched as a
@@ -33,6 +34,22 @@ INDEXES = (
     ("tickets_fts", "tickets", ("summary", "description")),
     ("ticket_comments_fts", "ticket_comments", ("comment",)),
 )
+
+
+SOURCES = frozenset(table for _fts, table, _columns in INDEXES)
+
+
+def queue_new_rows(conn: Connection, table: str, ids: list[int]) -> None:
+    """Queue just-inserted rows of ``table`` for indexing, if the table is searchable.
+
+    The writer does this rather than an insert trigger: a statement that fires a
+    trigger makes SQLite copy every page it touches to a statement journal first.
+    """
+    if table in SOURCES and ids:
+        conn.exec_driver_sql(
+            "INSERT OR IGNORE INTO search_pending (source, id) VALUES (?, ?)",
+            [(table, row_id) for row_id in ids],
+        )
 
 
 def index_pending(conn: Connection) -> int:

@@ -6,7 +6,12 @@ cursor that covers them land together or not at all.
 
 An upsert first reads the stored ``raw_json`` of the page's keys: rows whose
 payload is unchanged are not written at all (a no-change re-sync writes
-nothing), new keys are inserted, changed ones updated. Every write is counted
+nothing), new keys are inserted with a plain ``INSERT`` and changed ones
+upserted. (SQLite keeps a statement journal for an upsert, or a statement that
+fires a trigger: each row's pages are copied to a temporary file before being
+changed. A first sync inserts nearly everything, so it takes the cheap path;
+this is also why new rows are queued for search here rather than by a trigger.)
+Every write is counted
 per table in a :class:`ChangeCounter` for the run's summary and ``sync_runs``.
 Deleting a row deletes what hangs off it (foreign keys cascade); the counts
 name the rows deleted directly.
@@ -22,6 +27,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from assembla_mirror.normalize import TICKET_CUSTOM_FIELDS_COLUMNS, Row, TableSpec, dump_json
+from assembla_mirror.search import queue_new_rows
 
 # SQLite allows 32766 bound variables per statement; stay well below.
 CHUNK = 500
@@ -76,12 +82,19 @@ def _placeholders(count: int) -> str:
     return ",".join("?" * count)
 
 
+def insert_sql(table: str, columns: Sequence[str]) -> str:
+    """A plain ``INSERT`` of ``columns``."""
+    return (
+        f"INSERT INTO {quote(table)} ({', '.join(map(quote, columns))}) "
+        f"VALUES ({_placeholders(len(columns))})"
+    )
+
+
 def upsert_sql(table: str, columns: Sequence[str], key: Sequence[str]) -> str:
     """``INSERT ... ON CONFLICT (key) DO UPDATE`` for all non-key columns."""
     updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in columns if c not in key)
     return (
-        f"INSERT INTO {quote(table)} ({', '.join(map(quote, columns))}) "
-        f"VALUES ({_placeholders(len(columns))}) "
+        f"{insert_sql(table, columns)} "
         f"ON CONFLICT ({', '.join(map(quote, key))}) DO UPDATE SET {updates}"
     )
 
@@ -118,11 +131,16 @@ def upsert(
             ).fetchall()
         )
     changed = [row for row in unique if stored.get(row[key_at]) != row[raw_at]]
-    inserted = {row[key_at] for row in changed if row[key_at] not in stored}
+    new = [row for row in changed if row[key_at] not in stored]
+    updated = [row for row in changed if row[key_at] in stored]
+    if new:
+        conn.exec_driver_sql(insert_sql(spec.table, columns), new)
+        queue_new_rows(conn, spec.table, [row[key_at] for row in new])
+    if updated:
+        conn.exec_driver_sql(upsert_sql(spec.table, columns, spec.key), updated)
     if changed:
-        conn.exec_driver_sql(upsert_sql(spec.table, columns, spec.key), changed)
-        counter.add(spec.table, inserted=len(inserted), updated=len(changed) - len(inserted))
-    return Written(changed, inserted)
+        counter.add(spec.table, inserted=len(new), updated=len(updated))
+    return Written(changed, {row[key_at] for row in new})
 
 
 def replace_ticket_custom_fields(
@@ -141,10 +159,7 @@ def replace_ticket_custom_fields(
     columns = TICKET_CUSTOM_FIELDS_COLUMNS
     fresh = [row for row in rows if row[0] in new_tickets]
     if fresh:
-        conn.exec_driver_sql(
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({_placeholders(len(columns))})",
-            fresh,
-        )
+        conn.exec_driver_sql(insert_sql(table, columns), fresh)
         counter.add(table, inserted=len(fresh))
     ticket_ids = [ticket_id for ticket_id in ticket_ids if ticket_id not in new_tickets]
     rows = [row for row in rows if row[0] not in new_tickets]

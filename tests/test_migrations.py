@@ -10,6 +10,7 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect
 
+from assembla_mirror import search
 from assembla_mirror.db import (
     alembic_config,
     create_sqlite_engine,
@@ -34,7 +35,9 @@ VIEWS = {
 
 def run_alembic(engine: Engine, *args: str) -> None:
     with engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
+        raw = connection.connection.driver_connection  # outside SQLAlchemy's BEGIN
+        assert raw is not None
+        raw.execute("PRAGMA foreign_keys = OFF")
         getattr(command, args[0])(alembic_config(connection), *args[1:])
         connection.commit()
 
@@ -105,6 +108,60 @@ def test_open_backs_up_and_upgrades_an_older_database_keeping_its_data(tmp_path:
             "SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH 'cafe'"
         ).fetchall()
         assert hits == [(1,)]
+
+
+def test_0005_appends_large_tables_in_arrival_order_keeping_rows_and_search(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.db"
+    engine = create_sqlite_engine(path)
+    run_alembic(engine, "upgrade", "0004")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO spaces (id, name, raw_json) VALUES ('s1', 'S', '{}')")
+        for ticket_id, summary in ((7, "alpha report"), (3, "beta export")):
+            conn.exec_driver_sql(
+                "INSERT INTO tickets (id, space_id, number, summary, raw_json) "
+                "VALUES (?, 's1', ?, ?, '{}')",
+                (ticket_id, ticket_id, summary),
+            )
+        conn.exec_driver_sql(
+            "INSERT INTO ticket_comments (id, ticket_id, comment, raw_json) "
+            "VALUES (70, 7, 'gamma note', '{}')"
+        )
+        conn.exec_driver_sql("INSERT INTO tasks (id, space_id, raw_json) VALUES (5, 's1', '{}')")
+        conn.exec_driver_sql("INSERT INTO time_logs (id, task_id, raw_json) VALUES (9, 5, '{}')")
+    engine.dispose()
+
+    upgraded = open_db(path)
+    with upgraded.begin() as conn:
+        for table in ("tickets", "ticket_comments", "tasks", "time_logs"):
+            columns = conn.exec_driver_sql(f"PRAGMA table_info({table})").fetchall()
+            assert [c[2] for c in columns if c[1] == "id"] == ["BIGINT"]
+        assert conn.exec_driver_sql("SELECT id FROM tickets ORDER BY id").fetchall() == [(3,), (7,)]
+        # rebuilding a parent table did not cascade-delete its children
+        assert conn.exec_driver_sql("SELECT count(*) FROM time_logs").scalar() == 1
+        assert conn.exec_driver_sql("SELECT count(*) FROM ticket_comments").scalar() == 1
+        triggers = {
+            r[0]
+            for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        }
+        assert triggers == {
+            f"{fts}_{suffix}"
+            for fts in ("tickets_fts", "ticket_comments_fts")
+            for suffix in ("update", "delete")
+        }
+        assert set(inspect(conn).get_view_names()) >= VIEWS
+        # the rebuilt tables' triggers still keep the index right
+        search.index_pending(conn)
+        conn.exec_driver_sql("UPDATE tickets SET summary = 'delta report' WHERE id = 7")
+        conn.exec_driver_sql("DELETE FROM tickets WHERE id = 3")
+        search.index_pending(conn)
+        assert [hit.ticket_id for hit in search.search_tickets(conn, "report")] == [7]
+        assert search.search_tickets(conn, "alpha") == []
+        assert search.search_tickets(conn, "beta") == []
+        # deleting the ticket cascaded to its comment through the rebuilt table
+        conn.exec_driver_sql("DELETE FROM tickets WHERE id = 7")
+        assert conn.exec_driver_sql("SELECT count(*) FROM ticket_comments").scalar() == 0
 
 
 def test_open_at_head_makes_no_backup(tmp_path: Path) -> None:

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import Engine
 
 from assembla_mirror import normalize as n
+from assembla_mirror import search, store
 from assembla_mirror import state as st
-from assembla_mirror import store
 from assembla_mirror.db import open_db
 from assembla_mirror.errors import LockedError
 
@@ -88,6 +88,26 @@ def test_upsert_reports_which_rows_were_inserted(engine: Engine) -> None:
         written = store.upsert(conn, n.TICKETS, rows, store.ChangeCounter())
     assert [row[0] for row in written.rows] == [1001, 1002, 1003]
     assert written.inserted == {1002, 1003}
+
+
+def test_new_rows_are_stored_in_arrival_order_and_queued_for_search(engine: Engine) -> None:
+    # Tickets arrive newest first, not by id: they are appended as they come
+    # (the id is not the rowid), and queued for full-text indexing by the writer.
+    write_tickets(engine, [ticket(3), ticket(1), ticket(2)])
+    assert rows(engine, "SELECT id FROM tickets ORDER BY rowid") == [(1003,), (1001,), (1002,)]
+    assert rows(engine, "SELECT source, id FROM search_pending ORDER BY id") == [
+        ("tickets", 1001),
+        ("tickets", 1002),
+        ("tickets", 1003),
+    ]
+    with engine.begin() as conn:
+        assert search.index_pending(conn) == 3
+    write_tickets(engine, [ticket(2, summary="Quarterly invoice run")])
+    with engine.begin() as conn:
+        search.index_pending(conn)
+        hits = search.search_tickets(conn, "invoice")
+        assert [hit.ticket_id for hit in hits] == [1002]
+        assert search.search_tickets(conn, "Ticket 2") == []
 
 
 def test_duplicate_keys_in_one_page_keep_the_last(engine: Engine) -> None:
