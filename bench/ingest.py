@@ -8,6 +8,12 @@ simulator account running in its own process; then the floor: the same pages
 fetched by a plain single-threaded loop, parsed with ``json.loads`` and written
 with ``sqlite3`` ``executemany`` into a plain table, one transaction per page.
 Prints tickets per second of both (goal: at least 30,000/s, and within 2x).
+
+``--split`` then times the sync's two halves apart, one after the other: the
+fetch side alone (the same pages fetched and turned into rows, one thread) and
+the writer alone (those rows written into an emptied copy of the mirror the way
+the sync writes them, eight pages a transaction). A sync that overlapped them
+perfectly would take as long as the slower half.
 """
 
 from __future__ import annotations
@@ -21,8 +27,16 @@ from pathlib import Path
 
 import httpx
 
+from assembla_mirror import normalize as n
+from assembla_mirror import store
+from assembla_mirror.client import AssemblaClient
+from assembla_mirror.db import open_db
+from assembla_mirror.errors import ToolNotFoundError
 from assembla_mirror.sync import SyncOptions, parse_only, sync
+from assembla_mirror.sync.prepare import Prepared, prepare_tickets
 from bench.simulator import RunningSimulator, simulator_process
+
+TICKET_PARAMS = {"report": 0, "sort_by": "updated_at", "sort_order": "desc"}
 
 FLOOR_COLUMNS = (
     "id",
@@ -74,9 +88,52 @@ def floor(sim: RunningSimulator, db: Path) -> tuple[int, float]:
     return count, seconds
 
 
+def fetch_alone(sim: RunningSimulator, db: Path) -> tuple[list[Prepared], float]:
+    """Every ticket page of the spaces in ``db``, as rows, and the seconds it took."""
+    with sqlite3.connect(db) as conn:
+        spaces = [row[0] for row in conn.execute("SELECT id FROM spaces")]
+        field_ids = {
+            space: dict(
+                conn.execute("SELECT title, id FROM custom_fields WHERE space_id = ?", (space,))
+            )
+            for space in spaces
+        }
+    client = AssemblaClient(sim.settings(), sim.credentials)
+    pages, started = [], time.perf_counter()
+    for space in spaces:
+        try:
+            for page in client.iter_pages(f"/v1/spaces/{space}/tickets", TICKET_PARAMS):
+                pages.append(prepare_tickets(page.number, page.items, field_ids[space], page.raw))
+        except ToolNotFoundError:
+            continue
+    return pages, time.perf_counter() - started
+
+
+def write_alone(db: Path, pages: list[Prepared]) -> float:
+    """Seconds to write ``pages`` into ``db`` after emptying its tickets."""
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("DELETE FROM tickets")
+        conn.execute("DELETE FROM search_pending")
+    sqlite3.connect(db).execute("VACUUM")
+    engine, counter = open_db(db), store.ChangeCounter()
+    started = time.perf_counter()
+    for start in range(0, len(pages), 8):
+        with engine.begin() as conn:
+            for page in pages[start : start + 8]:
+                written = store.upsert(conn, n.TICKETS, page.rows, counter)
+                ids = [row[0] for row in written.rows]
+                values = [value for i in ids for value in page.values.get(i, ())]
+                store.replace_ticket_custom_fields(conn, ids, values, counter, written.inserted)
+    seconds = time.perf_counter() - started
+    engine.dispose()
+    return seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", default="bench,tasks_per_space=0,comments_per_ticket=0")
+    parser.add_argument("--split", action="store_true", help="also time fetch and write apart")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch, simulator_process(args.scale) as sim:
         db = Path(scratch) / "mirror.db"
@@ -92,6 +149,15 @@ def main() -> None:
         print(f"mirror sync : {report.seconds:6.2f} s  {ours:8,.0f} tickets/s   (goal >= 30,000/s)")
         print(f"floor       : {floor_seconds:6.2f} s  {plain:8,.0f} tickets/s   (plain loop)")
         print(f"ratio       : {plain / ours:6.2f}x the floor's time            (goal <= 2x)")
+        if args.split:
+            pages, fetch_seconds = fetch_alone(sim, db)
+            write_seconds = write_alone(db, pages)
+            print(
+                f"fetch alone : {fetch_seconds:6.2f} s  {tickets / fetch_seconds:8,.0f} tickets/s"
+            )
+            print(
+                f"write alone : {write_seconds:6.2f} s  {tickets / write_seconds:8,.0f} tickets/s"
+            )
 
 
 if __name__ == "__main__":

@@ -24,6 +24,10 @@ class HttpServer(ThreadingHTTPServer):
     """One thread per connection; ``serve`` is called for every request."""
 
     daemon_threads = True
+    # socketserver's default backlog is 5: a burst of concurrent clients (a sync
+    # opens 16 connections at once) overflowed it, and each dropped connection
+    # attempt cost the client a 1 s SYN retransmit. Real servers allow hundreds.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], serve: Callable[[RequestHandler], None]) -> None:
         self.serve = serve

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
@@ -46,28 +45,45 @@ INDEXES = (
 
 
 def upgrade() -> None:
-    rebuild(sa.Integer(), sa.BigInteger())
+    rebuild("INTEGER", "BIGINT")
     create_triggers(with_insert=False)
 
 
 def downgrade() -> None:
-    rebuild(sa.BigInteger(), sa.Integer())
+    rebuild("BIGINT", "INTEGER")
     create_triggers(with_insert=True)
 
 
-def rebuild(old: sa.types.TypeEngine[int], new: sa.types.TypeEngine[int]) -> None:
-    """Copy each table into one whose ``id`` has type ``new`` (dropping the triggers)."""
-    views = (
-        op.get_bind()
-        .exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'view' ORDER BY rowid")
-        .fetchall()
-    )
-    for name, _sql in views:
-        op.execute(f'DROP VIEW "{name}"')
+def rebuild(old: str, new: str) -> None:
+    """Copy each table into one whose ``id`` is declared ``new`` (this drops the triggers).
+
+    SQLite's own recipe (create, copy, drop, rename), written out rather than
+    left to Alembic's batch mode, whose reflection took longer than the copy
+    for a new mirror.
+    """
+    bind = op.get_bind()
+    schema = bind.exec_driver_sql(
+        "SELECT type, name, tbl_name, sql FROM sqlite_master "
+        "WHERE type IN ('view', 'table', 'index') AND sql IS NOT NULL ORDER BY rowid"
+    ).fetchall()
+    views = [sql for kind, _name, _table, sql in schema if kind == "view"]
+    for kind, name, _table, _sql in schema:
+        if kind == "view":
+            op.execute(f'DROP VIEW "{name}"')
     for table in TABLES:
-        with op.batch_alter_table(table, recreate="always") as batch_op:
-            batch_op.alter_column("id", existing_type=old, type_=new, existing_nullable=False)
-    for _name, sql in views:
+        (create,) = [sql for kind, name, _t, sql in schema if kind == "table" and name == table]
+        indexes = [sql for kind, _n, owner, sql in schema if kind == "index" and owner == table]
+        _name, _, body = create.partition("(")
+        column = f"id {old} NOT NULL,"
+        if column not in body:
+            raise RuntimeError(f"revision 0005: unexpected definition of {table}: {create}")
+        op.execute(f'CREATE TABLE "_new_{table}" ({body.replace(column, f"id {new} NOT NULL,", 1)}')
+        op.execute(f'INSERT INTO "_new_{table}" SELECT * FROM "{table}"')
+        op.execute(f'DROP TABLE "{table}"')
+        op.execute(f'ALTER TABLE "_new_{table}" RENAME TO "{table}"')
+        for sql in indexes:
+            op.execute(sql)
+    for sql in views:
         op.execute(sql)
 
 
