@@ -11,8 +11,8 @@ upserted. (SQLite keeps a statement journal for an upsert, or a statement that
 fires a trigger: each row's pages are copied to a temporary file before being
 changed. A first sync inserts nearly everything, so it takes the cheap path;
 this is also why new rows are queued for search here rather than by a trigger.)
-Every write is counted
-per table in a :class:`ChangeCounter` for the run's summary and ``sync_runs``.
+Every write is counted per table in a :class:`ChangeCounter` for the run's
+summary and ``sync_runs``.
 Deleting a row deletes what hangs off it (foreign keys cascade); the counts
 name the rows deleted directly.
 """

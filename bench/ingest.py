@@ -111,11 +111,14 @@ def fetch_alone(sim: RunningSimulator, db: Path) -> tuple[list[Prepared], float]
 
 def write_alone(db: Path, pages: list[Prepared]) -> float:
     """Seconds to write ``pages`` into ``db`` after emptying its tickets."""
-    with sqlite3.connect(db) as conn:
-        conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("DELETE FROM tickets")
-        conn.execute("DELETE FROM search_pending")
-    sqlite3.connect(db).execute("VACUUM")
+    emptying = sqlite3.connect(db, isolation_level=None)
+    try:
+        emptying.execute("PRAGMA foreign_keys = ON")  # custom field values go with their tickets
+        emptying.execute("DELETE FROM tickets")
+        emptying.execute("DELETE FROM search_pending")
+        emptying.execute("VACUUM")
+    finally:
+        emptying.close()
     engine, counter = open_db(db), store.ChangeCounter()
     started = time.perf_counter()
     for start in range(0, len(pages), 8):
