@@ -22,7 +22,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 
 from assembla_mirror.errors import ConfigError, SchemaError
 
@@ -121,6 +121,18 @@ def backup_database(path: Path, revision: str | None) -> Path:
     return target
 
 
+def set_foreign_keys(connection: Connection, *, enabled: bool) -> None:
+    """Switch SQLite's foreign key enforcement on ``connection``, outside any transaction.
+
+    Sent through the DBAPI connection: SQLAlchemy would send BEGIN first, and
+    inside a transaction SQLite ignores this pragma without a word.
+    """
+    raw = connection.connection.driver_connection
+    if raw is None or raw.in_transaction:
+        raise SchemaError("foreign key enforcement can only be switched outside a transaction")
+    raw.execute(f"PRAGMA foreign_keys = {'ON' if enabled else 'OFF'}")
+
+
 def migrate(engine: Engine) -> None:
     """Upgrade the database behind ``engine`` to head in one transaction.
 
@@ -129,21 +141,16 @@ def migrate(engine: Engine) -> None:
     cascade-delete every child row. The result is checked before switching back.
     """
     with engine.connect() as connection:
-        # Through the DBAPI connection: SQLAlchemy would BEGIN first, and inside a
-        # transaction SQLite ignores this pragma.
-        raw = connection.connection.driver_connection
-        assert raw is not None
-        raw.execute("PRAGMA foreign_keys = OFF")
+        set_foreign_keys(connection, enabled=False)
         try:
             command.upgrade(alembic_config(connection), "head")
             connection.commit()
             problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-            connection.rollback()
             if problems:
                 raise SchemaError(f"migration left dangling foreign keys: {problems[:5]}")
         finally:
             connection.rollback()
-            raw.execute("PRAGMA foreign_keys = ON")
+            set_foreign_keys(connection, enabled=True)
 
 
 def open_db(path: str | Path, *, upgrade: bool = True) -> Engine:

@@ -27,16 +27,14 @@ from pathlib import Path
 
 import httpx
 
-from assembla_mirror import normalize as n
 from assembla_mirror import store
 from assembla_mirror.client import AssemblaClient
 from assembla_mirror.db import open_db
 from assembla_mirror.errors import ToolNotFoundError
 from assembla_mirror.sync import SyncOptions, parse_only, sync
 from assembla_mirror.sync.prepare import Prepared, prepare_tickets
+from assembla_mirror.sync.tickets import WALK_PARAMS, write_ticket_page
 from bench.simulator import RunningSimulator, simulator_process
-
-TICKET_PARAMS = {"report": 0, "sort_by": "updated_at", "sort_order": "desc"}
 
 FLOOR_COLUMNS = (
     "id",
@@ -64,13 +62,7 @@ def floor(sim: RunningSimulator, db: Path) -> tuple[int, float]:
         for space in client.get("/v1/spaces").json():
             page = 1
             while True:
-                params: dict[str, str | int] = {
-                    "report": 0,
-                    "sort_by": "updated_at",
-                    "sort_order": "desc",
-                    "page": page,
-                    "per_page": 100,
-                }
+                params: dict[str, str | int] = {**WALK_PARAMS, "page": page, "per_page": 100}
                 response = client.get(f"/v1/spaces/{space['id']}/tickets", params=params)
                 if response.status_code != 200:
                     break
@@ -102,7 +94,7 @@ def fetch_alone(sim: RunningSimulator, db: Path) -> tuple[list[Prepared], float]
     pages, started = [], time.perf_counter()
     for space in spaces:
         try:
-            for page in client.iter_pages(f"/v1/spaces/{space}/tickets", TICKET_PARAMS):
+            for page in client.iter_pages(f"/v1/spaces/{space}/tickets", WALK_PARAMS):
                 pages.append(prepare_tickets(page.number, page.items, field_ids[space], page.raw))
         except ToolNotFoundError:
             continue
@@ -124,10 +116,7 @@ def write_alone(db: Path, pages: list[Prepared]) -> float:
     for start in range(0, len(pages), 8):
         with engine.begin() as conn:
             for page in pages[start : start + 8]:
-                written = store.upsert(conn, n.TICKETS, page.rows, counter)
-                ids = [row[0] for row in written.rows]
-                values = [value for i in ids for value in page.values.get(i, ())]
-                store.replace_ticket_custom_fields(conn, ids, values, counter, written.inserted)
+                write_ticket_page(conn, page, counter)
     seconds = time.perf_counter() - started
     engine.dispose()
     return seconds

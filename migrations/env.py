@@ -15,7 +15,7 @@ from typing import Any
 from alembic import context
 from sqlalchemy import Connection
 
-from assembla_mirror.db import create_sqlite_engine
+from assembla_mirror.db import create_sqlite_engine, set_foreign_keys
 from assembla_mirror.models import Base
 
 config = context.config
@@ -58,8 +58,8 @@ else:
         fileConfig(config.config_file_name, disable_existing_loggers=False)
     engine = create_sqlite_engine(database_path())
     with engine.connect() as conn:
-        # As in assembla_mirror.db.migrate: batch table rebuilds must not cascade.
-        conn.exec_driver_sql("PRAGMA foreign_keys = OFF")
+        # As in assembla_mirror.db.migrate: table rebuilds must not cascade.
+        set_foreign_keys(conn, enabled=False)
         run_with(conn)
         conn.commit()
     engine.dispose()

@@ -17,6 +17,7 @@ from assembla_mirror.db import (
     current_revision,
     head_revision,
     open_db,
+    set_foreign_keys,
 )
 from assembla_mirror.errors import SchemaError
 from assembla_mirror.models import Base
@@ -35,9 +36,7 @@ VIEWS = {
 
 def run_alembic(engine: Engine, *args: str) -> None:
     with engine.connect() as connection:
-        raw = connection.connection.driver_connection  # outside SQLAlchemy's BEGIN
-        assert raw is not None
-        raw.execute("PRAGMA foreign_keys = OFF")
+        set_foreign_keys(connection, enabled=False)
         getattr(command, args[0])(alembic_config(connection), *args[1:])
         connection.commit()
 
@@ -77,6 +76,21 @@ def test_alembic_command_line_upgrades_from_repository_root(tmp_path: Path) -> N
     target = tmp_path / "cli.db"
     alembic_main(["-c", str(REPO / "alembic.ini"), "-x", f"db={target}", "upgrade", "head"])
     assert current_revision(create_sqlite_engine(target)) == head_revision()
+
+
+def test_alembic_command_line_rebuilds_parent_tables_without_cascading(tmp_path: Path) -> None:
+    from alembic.config import main as alembic_main
+
+    target = tmp_path / "cli.db"
+    ini = ["-c", str(REPO / "alembic.ini"), "-x", f"db={target}"]
+    alembic_main([*ini, "upgrade", "0004"])
+    with sqlite3.connect(target) as conn:
+        conn.execute("INSERT INTO spaces (id, name, raw_json) VALUES ('s1', 'S', '{}')")
+        conn.execute("INSERT INTO tasks (id, space_id, raw_json) VALUES (5, 's1', '{}')")
+        conn.execute("INSERT INTO time_logs (id, task_id, raw_json) VALUES (9, 5, '{}')")
+    alembic_main([*ini, "upgrade", "head"])
+    with sqlite3.connect(target) as conn:
+        assert conn.execute("SELECT id FROM time_logs").fetchall() == [(9,)]
 
 
 def test_open_backs_up_and_upgrades_an_older_database_keeping_its_data(tmp_path: Path) -> None:

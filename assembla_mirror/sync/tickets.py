@@ -40,6 +40,8 @@ EPOCH = "1970-01-01 00:00:00"  # the cursor of a space that had no tickets
 UPDATED_AT = n.TICKETS.columns.index("updated_at")
 NUMBER = n.TICKETS.columns.index("number")
 VERIFY_BATCH = 100
+#: Every ticket (not the space's default report), most recently updated first.
+WALK_PARAMS: dict[str, str | int] = {"report": 0, "sort_by": "updated_at", "sort_order": "desc"}
 
 
 def shift(cursor: str, delta: timedelta) -> str:
@@ -106,10 +108,9 @@ def walk_job(
 
     def fetch() -> Iterator[Any]:
         ctx.progress.begin(key, f"tickets · {space_label(ctx.spaces, space_id)}")
-        params = {"report": 0, "sort_by": "updated_at", "sort_order": "desc"}
         path = f"/v1/spaces/{space_id}/tickets"
         try:
-            for page in ctx.client.iter_pages(path, params, start_page=start_page):
+            for page in ctx.client.iter_pages(path, WALK_PARAMS, start_page=start_page):
                 yield prepare_tickets(page.number, page.items, field_ids, page.raw)
                 if bound is not None:
                     oldest = oldest_updated_at(page.items)
@@ -158,14 +159,22 @@ def store_tickets(
 ) -> list[n.Row]:
     """Upsert a prepared page of tickets and their custom field values; return those written."""
     ctx.record(page.warnings)
-    written = store.upsert(conn, n.TICKETS, page.rows, ctx.counter)
-    ids = [row[0] for row in written.rows]
-    values = [value for ticket_id in ids for value in page.values.get(ticket_id, ())]
-    store.replace_ticket_custom_fields(conn, ids, values, ctx.counter, written.inserted)
+    written = write_ticket_page(conn, page, ctx.counter)
     if page.unknown_field:
         ctx.stale[space_id].add("custom_fields")
     if unknown_statuses(page, statuses):
         ctx.stale[space_id].add("ticket_statuses")
+    return written
+
+
+def write_ticket_page(
+    conn: Connection, page: Prepared, counter: store.ChangeCounter
+) -> list[n.Row]:
+    """Upsert a page's tickets and the custom field values of those written; return those."""
+    written = store.upsert(conn, n.TICKETS, page.rows, counter)
+    ids = [row[0] for row in written.rows]
+    values = [value for ticket_id in ids for value in page.values.get(ticket_id, ())]
+    store.replace_ticket_custom_fields(conn, ids, values, counter, written.inserted)
     return written.rows
 
 
