@@ -62,13 +62,14 @@ from assembla_mirror.errors import (
     ResponseFormatError,
     ToolNotFoundError,
 )
-from assembla_mirror.paging import Page
+from assembla_mirror.paging import Listing, Page
 from assembla_mirror.ratelimit import Clock, RateLimiter, Sleep, backoff_delay, parse_retry_after
 from assembla_mirror.responses import (
     RawResponse,
     RequestStats,
     RetryableFailure,
     Unauthorized,
+    decoded_body,
     error_code,
     is_incomplete,
     json_body,
@@ -84,6 +85,7 @@ log = logging.getLogger(__name__)
 install_log_filter("httpx")
 
 T = TypeVar("T")
+L = TypeVar("L", bound=Listing)
 Params = Mapping[str, Any]
 
 #: Longest Retry-After honoured; a larger value is cut to this many seconds.
@@ -233,6 +235,38 @@ class AssemblaClient:
 
         label = "GET " + normalize_path(path)[0]
         return paging.iter_pages(fetch, per_page=per_page, start_page=start_page, label=label)
+
+    def iter_decoded(
+        self,
+        path: str,
+        params: Params | None,
+        decode: Callable[[bytes], L],
+        *,
+        per_page: int = paging.DEFAULT_PER_PAGE,
+        start_page: int = 1,
+    ) -> Iterator[tuple[int, L | None, bool]]:
+        """Like :meth:`iter_pages`, each answer's bytes turned into rows by ``decode``.
+
+        Yields ``(number, decoded, last)``; ``decoded`` is None on a final page
+        that brought nothing new (see :func:`paging.walk`).
+        """
+        base = dict(params or {})
+        shown = normalize_path(path)[0]
+        parse = decoded_body(decode)
+
+        def fetch(number: int, size: int) -> L:
+            query = {**base, "page": number, "per_page": size}
+            try:
+                return self._call("GET", path, query, route="api", parse=parse)
+            except ResponseFormatError as exc:
+                if exc.path:
+                    raise
+                raise ResponseFormatError(
+                    f"GET {shown}: {exc}", method="GET", path=shown, status=200
+                ) from None
+
+        label = "GET " + shown
+        return paging.walk(fetch, per_page=per_page, start_page=start_page, label=label)
 
     def whoami(self) -> dict[str, Any]:
         """The authenticated user (``GET /v1/user``)."""

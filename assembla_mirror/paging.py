@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from assembla_mirror.errors import ApiError
 
@@ -27,6 +27,16 @@ DEFAULT_PER_PAGE = 100
 DEFAULT_MAX_PAGES = 10_000
 
 
+class Listing(Protocol):
+    """What paging needs of one answer: how many items it holds and what identifies them."""
+
+    def __len__(self) -> int: ...
+
+    def item_keys(self) -> set[str]:
+        """The :func:`item_key` of every item."""
+        ...
+
+
 @dataclass(frozen=True)
 class PageBody:
     """What one request returned: the items, and the exact JSON text of each when known."""
@@ -34,10 +44,18 @@ class PageBody:
     items: list[dict[str, Any]]
     raw: list[str] | None = None
 
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def item_keys(self) -> set[str]:
+        """The :func:`item_key` of every item."""
+        return {item_key(item) for item in self.items}
+
 
 #: ``fetch(page_number, per_page)`` returns that page's items (``[]`` for 204),
 #: or a :class:`PageBody` that also carries each item's text.
 FetchPage = Callable[[int, int], "list[dict[str, Any]] | PageBody"]
+L = TypeVar("L", bound=Listing)
 
 
 @dataclass(frozen=True)
@@ -66,6 +84,30 @@ def iter_pages(
     ``label`` (a sanitized path) names the list in the error raised when more
     than ``max_pages`` pages are requested.
     """
+
+    def fetch_body(number: int, size: int) -> PageBody:
+        body = fetch(number, size)
+        return body if isinstance(body, PageBody) else PageBody(body)
+
+    for number, body, last in walk(
+        fetch_body, per_page=per_page, start_page=start_page, max_pages=max_pages, label=label
+    ):
+        yield Page(number, body.items, last, body.raw) if body else Page(number, [], last=True)
+
+
+def walk(
+    fetch: Callable[[int, int], L],
+    *,
+    per_page: int = DEFAULT_PER_PAGE,
+    start_page: int = 1,
+    max_pages: int = DEFAULT_MAX_PAGES,
+    label: str = "list",
+) -> Iterator[tuple[int, L | None, bool]]:
+    """:func:`iter_pages` for any :class:`Listing`: ``(number, answer, last)`` per page.
+
+    The answer is None on the final page when that page brought nothing new
+    (empty, or a page the endpoint sent again).
+    """
     if per_page < 1 or start_page < 1 or max_pages < 1:
         raise ValueError("per_page, start_page and max_pages must be positive")
     # The keys of the first and the previous page: an endpoint that ignores paging
@@ -75,19 +117,18 @@ def iter_pages(
     previous: set[str] = set()
     for number in range(start_page, start_page + max_pages):
         body = fetch(number, per_page)
-        items, raw = (body.items, body.raw) if isinstance(body, PageBody) else (body, None)
-        if not items:
-            yield Page(number, [], last=True)
+        if not len(body):
+            yield number, None, True
             return
-        keys = {item_key(item) for item in items}
+        keys = body.item_keys()
         if keys <= previous or (first is not None and keys <= first):
             # Nothing new: the endpoint ignores paging and sent a page again.
-            yield Page(number, [], last=True)
+            yield number, None, True
             return
         first = keys if first is None else first
         previous = keys
-        last = len(items) < per_page
-        yield Page(number, items, last=last, raw=raw)
+        last = len(body) < per_page
+        yield number, body, last
         if last:
             return
     raise ApiError(

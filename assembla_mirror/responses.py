@@ -10,18 +10,21 @@ connections far more often than from a real change of format.
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from assembla_mirror import legacy
+from assembla_mirror.decode import split_json_array
 from assembla_mirror.errors import ResponseFormatError
 from assembla_mirror.paging import PageBody
+
+D = TypeVar("D")
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,28 @@ def json_body(response: httpx.Response) -> Any:
         ) from None
 
 
+def decoded_body(decode: Callable[[bytes], D]) -> Callable[[httpx.Response], D]:
+    """A body parser handing a JSON list answer's bytes to ``decode`` (``b"[]"`` for 204).
+
+    ``decode`` (see :func:`assembla_mirror.decode.decode_page`) may run in a worker
+    process; a ValueError from it means the body was not JSON, which is retried.
+    """
+
+    def parse(response: httpx.Response) -> D:
+        if response.status_code == 204:
+            return decode(b"[]")
+        reject_html(response, "JSON")
+        try:
+            return decode(response.content)
+        except ValueError:
+            status = response.status_code
+            raise RetryableFailure(
+                f"invalid JSON (HTTP {status})", status=status, bad_body=True
+            ) from None
+
+    return parse
+
+
 def list_body(response: httpx.Response) -> PageBody:
     """A JSON list answer with each element's exact text (``raw``), empty for 204.
 
@@ -160,40 +185,6 @@ def list_body(response: httpx.Response) -> PageBody:
                 f"invalid JSON (HTTP {status})", status=status, bad_body=True
             ) from None
     return PageBody(items, raw)
-
-
-_DECODER = json.JSONDecoder()
-_SPACE = re.compile(r"[ \t\n\r]*")
-
-
-def split_json_array(text: str) -> tuple[list[Any], list[str]]:
-    """Parse a JSON array, returning its elements and the exact text of each.
-
-    Raises ValueError when ``text`` is not a JSON array.
-    """
-    at = _SPACE.match(text, 0).end()  # type: ignore[union-attr]
-    if text[at : at + 1] != "[":
-        raise ValueError("not a JSON array")
-    at = _SPACE.match(text, at + 1).end()  # type: ignore[union-attr]
-    items: list[Any] = []
-    raw: list[str] = []
-    if text[at : at + 1] == "]":
-        at += 1
-    else:
-        while True:
-            item, end = _DECODER.raw_decode(text, at)
-            items.append(item)
-            raw.append(text[at:end])
-            at = _SPACE.match(text, end).end()  # type: ignore[union-attr]
-            separator = text[at : at + 1]
-            at = _SPACE.match(text, at + 1).end()  # type: ignore[union-attr]
-            if separator == "]":
-                break
-            if separator != ",":
-                raise ValueError("malformed JSON array")
-    if text[at:].strip():
-        raise ValueError("trailing data after the JSON array")
-    return items, raw
 
 
 def time_logs_body(response: httpx.Response) -> list[dict[str, Any]]:

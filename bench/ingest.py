@@ -31,8 +31,9 @@ from assembla_mirror import store
 from assembla_mirror.client import AssemblaClient
 from assembla_mirror.db import open_db
 from assembla_mirror.errors import ToolNotFoundError
+from assembla_mirror.offload import Decoder
+from assembla_mirror.prepare import Prepared
 from assembla_mirror.sync import SyncOptions, parse_only, sync
-from assembla_mirror.sync.prepare import Prepared, prepare_tickets
 from assembla_mirror.sync.tickets import WALK_PARAMS, write_ticket_page
 from bench.simulator import RunningSimulator, simulator_process
 
@@ -90,12 +91,13 @@ def fetch_alone(sim: RunningSimulator, db: Path) -> tuple[list[Prepared], float]
             )
             for space in spaces
         }
-    client = AssemblaClient(sim.settings(), sim.credentials)
+    client, decoder = AssemblaClient(sim.settings(), sim.credentials), Decoder()
     pages, started = [], time.perf_counter()
     for space in spaces:
+        decode = decoder.for_kind("tickets", field_ids[space])
         try:
-            for page in client.iter_pages(f"/v1/spaces/{space}/tickets", WALK_PARAMS):
-                pages.append(prepare_tickets(page.number, page.items, field_ids[space], page.raw))
+            walk = client.iter_decoded(f"/v1/spaces/{space}/tickets", WALK_PARAMS, decode)
+            pages += [page.prepared for _number, page, _last in walk if page is not None]
         except ToolNotFoundError:
             continue
     return pages, time.perf_counter() - started

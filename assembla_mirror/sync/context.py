@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence, Set
+from collections.abc import Callable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,12 +11,14 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from assembla_mirror.client import AssemblaClient
+from assembla_mirror.decode import DecodedPage
 from assembla_mirror.normalize import Row, TableSpec
+from assembla_mirror.offload import Decoder
+from assembla_mirror.prepare import Prepared, normalize_items
 from assembla_mirror.state import ResourceState, load_state, save_state, utc_now
 from assembla_mirror.store import ChangeCounter
 from assembla_mirror.sync.options import SyncOptions
 from assembla_mirror.sync.pipeline import Pipeline
-from assembla_mirror.sync.prepare import normalize_items
 from assembla_mirror.sync.progress import Progress
 
 MAX_WARNINGS = 1000
@@ -43,6 +45,8 @@ class SyncContext:
     pipeline: Pipeline
     progress: Progress
     caller_id: str
+    #: Turns ticket and task pages into rows (in worker processes when it has them).
+    decoder: Decoder = field(default_factory=Decoder)
     started: datetime = field(default_factory=utc_now)
     counter: ChangeCounter = field(default_factory=ChangeCounter)
     warnings: list[str] = field(default_factory=list)
@@ -69,6 +73,21 @@ class SyncContext:
         """A message for the user (also shown by the progress display)."""
         self.notes.append(message)
         self.progress.note(message)
+
+    def decoded_pages(
+        self, path: str, params: Mapping[str, Any], kind: str, context: Any, start_page: int = 1
+    ) -> Iterator[DecodedPage]:
+        """The numbered pages of a ticket or task list (see :mod:`assembla_mirror.decode`).
+
+        Decoding runs in :attr:`decoder`'s worker processes when it has them. The
+        final page is empty when it brought nothing new.
+        """
+        decode = self.decoder.for_kind(kind, context)
+        walk = self.client.iter_decoded(path, params, decode, start_page=start_page)
+        for number, page, _last in walk:
+            page = page or DecodedPage(0, [], None, _prepared=Prepared(number))
+            page.number = number
+            yield page
 
     def rows(
         self,

@@ -71,6 +71,9 @@ class SyncOptions:
     config_max_age: timedelta = timedelta(hours=24)
     #: Reconcile deletions (a full pass) at least this often.
     reconcile_every: timedelta = timedelta(days=7)
+    #: Worker processes decoding ticket and task pages; None lets the sync choose
+    #: (see :func:`assembla_mirror.sync.engine.decode_processes`), 0 decodes in-process.
+    decode_processes: int | None = None
 
     def wants(self, resource: str) -> bool:
         """Whether ``--only`` lets ``resource`` run."""

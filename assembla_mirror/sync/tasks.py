@@ -24,12 +24,12 @@ from sqlalchemy import Connection
 
 from assembla_mirror import normalize as n
 from assembla_mirror import store
+from assembla_mirror.decode import DecodedPage
 from assembla_mirror.errors import NotFoundError
 from assembla_mirror.state import ACCOUNT, ResourceState, load_state, save_state
 from assembla_mirror.sync.context import SyncContext, fill_checkpoint, space_label
 from assembla_mirror.sync.pipeline import FetchJob
-from assembla_mirror.sync.prepare import Prepared, prepare
-from assembla_mirror.sync.tickets import EPOCH, oldest_updated_at, shift
+from assembla_mirror.sync.tickets import EPOCH, shift
 
 SPACE_ID = n.TASKS.columns.index("space_id")
 USER_ID = n.TASKS.columns.index("user_id")
@@ -101,13 +101,14 @@ def walk_job(
 
     def fetch() -> Iterator[Any]:
         ctx.progress.begin(key, f"tasks · {label}")
-        for page in ctx.client.iter_pages("/v1/tasks", params, start_page=start_page):
-            yield prepare(page.number, n.TASKS, page.items, raw=page.raw)
-            oldest = oldest_updated_at(page.items) if bound is not None else None
-            if oldest is not None and bound is not None and oldest < bound:
+        for page in ctx.decoded_pages("/v1/tasks", params, "tasks", None, start_page):
+            yield page
+            oldest = page.oldest_updated_at
+            if bound is not None and oldest is not None and oldest < bound:
                 return
 
-    def write(conn: Connection, page: Prepared) -> None:
+    def write(conn: Connection, decoded: DecodedPage) -> None:
+        page = decoded.prepared
         ctx.record(page.warnings)
         rows = [row for row in page.rows if row[SPACE_ID] in space_states]
         seen.update(row[0] for row in rows)

@@ -28,12 +28,12 @@ from sqlalchemy import Connection
 from assembla_mirror import normalize as n
 from assembla_mirror import store
 from assembla_mirror.errors import ToolNotFoundError
+from assembla_mirror.prepare import Prepared, prepare_tickets, unknown_statuses
 from assembla_mirror.state import ResourceState, load_state, save_state
 from assembla_mirror.sync import comments
 from assembla_mirror.sync.config import NO_TOOL, set_ticket_tool
 from assembla_mirror.sync.context import SyncContext, space_label
 from assembla_mirror.sync.pipeline import FetchJob
-from assembla_mirror.sync.prepare import Prepared, prepare_tickets, unknown_statuses
 from assembla_mirror.types import UTC_FORMAT
 
 EPOCH = "1970-01-01 00:00:00"  # the cursor of a space that had no tickets
@@ -47,19 +47,6 @@ WALK_PARAMS: dict[str, str | int] = {"report": 0, "sort_by": "updated_at", "sort
 def shift(cursor: str, delta: timedelta) -> str:
     """Move a stored UTC text timestamp by ``delta``."""
     return (datetime.strptime(cursor, UTC_FORMAT) + delta).strftime(UTC_FORMAT)
-
-
-def oldest_updated_at(items: list[Any]) -> str | None:
-    """The smallest parsable ``updated_at`` of a page (None if there is none)."""
-    values = []
-    for item in items:
-        try:
-            value = n.utc(item.get("updated_at"))
-        except (TypeError, ValueError, AttributeError):
-            continue
-        if value is not None:
-            values.append(value)
-    return min(values) if values else None
 
 
 def walk_mode(ctx: SyncContext, state: ResourceState) -> str | None:
@@ -109,21 +96,22 @@ def walk_job(
     def fetch() -> Iterator[Any]:
         ctx.progress.begin(key, f"tickets · {space_label(ctx.spaces, space_id)}")
         path = f"/v1/spaces/{space_id}/tickets"
+        pages = ctx.decoded_pages(path, WALK_PARAMS, "tickets", field_ids, start_page)
         try:
-            for page in ctx.client.iter_pages(path, WALK_PARAMS, start_page=start_page):
-                yield prepare_tickets(page.number, page.items, field_ids, page.raw)
-                if bound is not None:
-                    oldest = oldest_updated_at(page.items)
-                    if oldest is not None and oldest < bound:
-                        return
+            for page in pages:
+                yield page
+                oldest = page.oldest_updated_at
+                if bound is not None and oldest is not None and oldest < bound:
+                    return
         except ToolNotFoundError:
             yield NO_TOOL
 
-    def write(conn: Connection, page: Any) -> None:
-        if page is NO_TOOL:
+    def write(conn: Connection, decoded: Any) -> None:
+        if decoded is NO_TOOL:
             set_ticket_tool(ctx, conn, space_id, False)
             return
         set_ticket_tool(ctx, conn, space_id, True)
+        page = decoded.prepared
         written = store_tickets(ctx, conn, space_id, page, statuses)
         seen.update(row[0] for row in page.rows)
         if page.number == start_page and start_page == 1 and page.rows and not resumed:

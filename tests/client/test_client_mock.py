@@ -11,13 +11,21 @@ from typing import Any
 import httpx
 import pytest
 
-from assembla_mirror.client import STATUS_ACTIONS, Action, action_for, normalize_path, query_pairs
+from assembla_mirror.client import (
+    STATUS_ACTIONS,
+    Action,
+    AssemblaClient,
+    action_for,
+    normalize_path,
+    query_pairs,
+)
 from assembla_mirror.credentials import (
     Credentials,
     load_credentials,
     read_credentials_file,
     save_credentials,
 )
+from assembla_mirror.decode import decode_page
 from assembla_mirror.errors import (
     ApiError,
     AuthError,
@@ -304,6 +312,42 @@ def test_html_or_broken_json_is_retried_then_a_format_error(
     client = make_client(Recorder(body), max_attempts=3)
     with pytest.raises(ResponseFormatError, match="GET /v1/spaces failed after 3 attempts"):
         client.get("spaces")
+
+
+def tasks_decoded(client: AssemblaClient) -> list[tuple[int, int | None, bool]]:
+    walk = client.iter_decoded("tasks", None, lambda content: decode_page("tasks", None, content))
+    return [(number, len(page) if page else None, last) for number, page, last in walk]
+
+
+def test_decoded_pages_end_like_any_list(make_client: MakeClient) -> None:
+    handler = Recorder(json_response([{"id": i} for i in range(100)]), no_content())
+    assert tasks_decoded(make_client(handler)) == [(1, 100, False), (2, None, True)]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        httpx.Response(200, text="<html>proxy</html>", headers={"Content-Type": "text/html"}),
+        httpx.Response(200, text='[{"id": 1}, {"id"', headers={"Content-Type": "application/json"}),
+        httpx.Response(200, text="", headers={"Content-Type": "application/json"}),
+    ],
+)
+def test_decoded_pages_retry_html_or_broken_json(
+    make_client: MakeClient, body: httpx.Response
+) -> None:
+    handler = Recorder(body, json_response([{"id": 1}]))
+    assert tasks_decoded(make_client(handler)) == [(1, 1, True)]
+    assert len(handler.requests) == 2
+    with pytest.raises(ResponseFormatError, match="GET /v1/tasks failed after 3 attempts"):
+        tasks_decoded(make_client(Recorder(body), max_attempts=3))
+
+
+def test_a_decoded_page_that_is_not_a_list_names_the_request(make_client: MakeClient) -> None:
+    handler = Recorder(json_response({"error": "odd"}))
+    with pytest.raises(ResponseFormatError, match="GET /v1/tasks: expected a JSON list") as caught:
+        tasks_decoded(make_client(handler))
+    assert (caught.value.path, caught.value.status) == ("/v1/tasks", 200)
+    assert len(handler.requests) == 1  # a well-formed answer of the wrong shape is not retried
 
 
 # -- 401 and token refresh --------------------------------------------------------------------

@@ -17,3 +17,16 @@ def test_client_and_paging_do_not_import_sqlalchemy() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_a_decode_worker_imports_neither_http_nor_database_code() -> None:
+    code = (
+        "import sys\n"
+        "import assembla_mirror.offload\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('sqlalchemy', 'alembic', 'httpx', 'sqlite3')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

@@ -1,10 +1,10 @@
-"""Turning fetched pages into rows, in the fetch workers rather than the writer.
+"""Turning fetched items into rows, away from the writer.
 
 The writer thread is the one bottleneck of a large sync (SQLite has one
-writer), and while it is inside SQLite it releases the GIL. Normalizing in the
-workers lets that Python work run meanwhile, so the writer only applies rows.
-Everything here is pure: a record that cannot be stored becomes a warning in
-the result, which the writer records.
+writer). Normalizing happens in the fetch threads, or for ticket and task pages
+in a worker process (:mod:`assembla_mirror.decode`), so the writer only applies
+rows. Everything here is pure: a record that cannot be stored becomes a warning
+in the result, which the writer records.
 """
 
 from __future__ import annotations
