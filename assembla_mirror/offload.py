@@ -8,8 +8,9 @@ and gets rows back (:mod:`assembla_mirror.decode` holds both the work and the
 wire format).
 
 The workers only ever see response bodies: no credentials (their environment
-drops ``ASSEMBLA_*``), no database. They start on first use, ignore Ctrl-C (the
-sync handles it) and exit when their input closes, also when the sync dies.
+drops ``ASSEMBLA_*``), no database. The first starts with the decoder, others
+when pages wait for one; they ignore Ctrl-C (the sync handles it) and exit when
+their input closes, also when the sync dies.
 If a worker cannot start or fails, the page is decoded here instead and so is
 every later one: a failing worker can slow a sync, never break it.
 """

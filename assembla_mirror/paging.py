@@ -92,7 +92,10 @@ def iter_pages(
     for number, body, last in walk(
         fetch_body, per_page=per_page, start_page=start_page, max_pages=max_pages, label=label
     ):
-        yield Page(number, body.items, last, body.raw) if body else Page(number, [], last=True)
+        if body is None:
+            yield Page(number, [], last=True)
+        else:
+            yield Page(number, body.items, last, body.raw)
 
 
 def walk(

@@ -85,7 +85,8 @@ class SyncContext:
         decode = self.decoder.for_kind(kind, context)
         walk = self.client.iter_decoded(path, params, decode, start_page=start_page)
         for number, page, _last in walk:
-            page = page or DecodedPage(0, [], None, _prepared=Prepared(number))
+            if page is None:  # the list ended without anything new
+                page = DecodedPage(0, [], None, _prepared=Prepared(number))
             page.number = number
             yield page
 

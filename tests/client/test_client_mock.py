@@ -316,7 +316,7 @@ def test_html_or_broken_json_is_retried_then_a_format_error(
 
 def tasks_decoded(client: AssemblaClient) -> list[tuple[int, int | None, bool]]:
     walk = client.iter_decoded("tasks", None, lambda content: decode_page("tasks", None, content))
-    return [(number, len(page) if page else None, last) for number, page, last in walk]
+    return [(number, None if page is None else len(page), last) for number, page, last in walk]
 
 
 def test_decoded_pages_end_like_any_list(make_client: MakeClient) -> None:
