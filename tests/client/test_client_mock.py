@@ -296,14 +296,15 @@ def test_transport_failures_are_retried_and_never_chained(
     assert_no_secrets(text, KEY_CREDS)
 
 
-@pytest.mark.parametrize(
-    "body",
-    [
-        httpx.Response(200, text="<html>proxy</html>", headers={"Content-Type": "text/html"}),
-        httpx.Response(200, text='[{"id": 1}, {"id"', headers={"Content-Type": "application/json"}),
-        httpx.Response(200, text="", headers={"Content-Type": "application/json"}),
-    ],
-)
+#: Bodies a proxy or a dropped connection leaves behind: retried, never taken as data.
+BROKEN_BODIES = [
+    httpx.Response(200, text="<html>proxy</html>", headers={"Content-Type": "text/html"}),
+    httpx.Response(200, text='[{"id": 1}, {"id"', headers={"Content-Type": "application/json"}),
+    httpx.Response(200, text="", headers={"Content-Type": "application/json"}),
+]
+
+
+@pytest.mark.parametrize("body", BROKEN_BODIES)
 def test_html_or_broken_json_is_retried_then_a_format_error(
     make_client: MakeClient, body: httpx.Response
 ) -> None:
@@ -324,14 +325,7 @@ def test_decoded_pages_end_like_any_list(make_client: MakeClient) -> None:
     assert tasks_decoded(make_client(handler)) == [(1, 100, False), (2, None, True)]
 
 
-@pytest.mark.parametrize(
-    "body",
-    [
-        httpx.Response(200, text="<html>proxy</html>", headers={"Content-Type": "text/html"}),
-        httpx.Response(200, text='[{"id": 1}, {"id"', headers={"Content-Type": "application/json"}),
-        httpx.Response(200, text="", headers={"Content-Type": "application/json"}),
-    ],
-)
+@pytest.mark.parametrize("body", BROKEN_BODIES)
 def test_decoded_pages_retry_html_or_broken_json(
     make_client: MakeClient, body: httpx.Response
 ) -> None:
