@@ -1,6 +1,6 @@
 """Issue 6 target 4: local work, end to end, against a floor measured in the same run.
 
-    python -m bench.ingest [--scale bench,tasks_per_space=0]
+    python -m bench.ingest [--scale bench,tasks_per_space=0] [--split] [--decode-processes N]
 
 With zero latency and no rate limit, a tickets-only sync (fetch + parse +
 normalize + upsert, custom field rows and full-text index included) of a
@@ -128,11 +128,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", default="bench,tasks_per_space=0,comments_per_ticket=0")
     parser.add_argument("--split", action="store_true", help="also time fetch and write apart")
+    parser.add_argument(
+        "--decode-processes",
+        type=int,
+        help="worker processes parsing pages (default: the sync's choice; 0: in-process)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch, simulator_process(args.scale) as sim:
         db = Path(scratch) / "mirror.db"
         report = sync(
-            SyncOptions(db_path=db, only=parse_only(["tickets"])), sim.settings(), sim.credentials
+            SyncOptions(
+                db_path=db, only=parse_only(["tickets"]), decode_processes=args.decode_processes
+            ),
+            sim.settings(),
+            sim.credentials,
         )
         tickets = report.totals["tickets"]
         ours = tickets / report.seconds
