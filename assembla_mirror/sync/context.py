@@ -75,12 +75,21 @@ class SyncContext:
         self.progress.note(message)
 
     def decoded_pages(
-        self, path: str, params: Mapping[str, Any], kind: str, context: Any, start_page: int = 1
+        self,
+        path: str,
+        params: Mapping[str, Any],
+        kind: str,
+        context: Any,
+        *,
+        start_page: int = 1,
+        bound: str | None = None,
     ) -> Iterator[DecodedPage]:
         """The numbered pages of a ticket or task list (see :mod:`assembla_mirror.decode`).
 
         Decoding runs in :attr:`decoder`'s worker processes when it has them. The
-        final page is empty when it brought nothing new.
+        final page is empty when it brought nothing new. With a ``bound`` (UTC
+        text), the walk ends after the first page updated before it: an
+        incremental walk's end, the list being newest first.
         """
         decode = self.decoder.for_kind(kind, context)
         walk = self.client.iter_decoded(path, params, decode, start_page=start_page)
@@ -89,6 +98,9 @@ class SyncContext:
                 page = DecodedPage(0, [], None, _prepared=Prepared(number))
             page.number = number
             yield page
+            oldest = page.oldest_updated_at
+            if bound is not None and oldest is not None and oldest < bound:
+                return
 
     def rows(
         self,

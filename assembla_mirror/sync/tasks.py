@@ -101,11 +101,9 @@ def walk_job(
 
     def fetch() -> Iterator[Any]:
         ctx.progress.begin(key, f"tasks · {label}")
-        for page in ctx.decoded_pages("/v1/tasks", params, "tasks", None, start_page):
-            yield page
-            oldest = page.oldest_updated_at
-            if bound is not None and oldest is not None and oldest < bound:
-                return
+        yield from ctx.decoded_pages(
+            "/v1/tasks", params, "tasks", None, start_page=start_page, bound=bound
+        )
 
     def write(conn: Connection, decoded: DecodedPage) -> None:
         page = decoded.prepared

@@ -96,13 +96,10 @@ def walk_job(
     def fetch() -> Iterator[Any]:
         ctx.progress.begin(key, f"tickets · {space_label(ctx.spaces, space_id)}")
         path = f"/v1/spaces/{space_id}/tickets"
-        pages = ctx.decoded_pages(path, WALK_PARAMS, "tickets", field_ids, start_page)
         try:
-            for page in pages:
-                yield page
-                oldest = page.oldest_updated_at
-                if bound is not None and oldest is not None and oldest < bound:
-                    return
+            yield from ctx.decoded_pages(
+                path, WALK_PARAMS, "tickets", field_ids, start_page=start_page, bound=bound
+            )
         except ToolNotFoundError:
             yield NO_TOOL
 
