@@ -11,12 +11,13 @@ are kept, and long ones are shortened with an ellipsis (the tooltip keeps them w
 from __future__ import annotations
 
 import math
+import os
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from assembla_mirror.errors import ConfigError
+from assembla_mirror.errors import ConfigError, StorageError
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Noto Sans', sans-serif"
 BAR = "#3b6ea8"
@@ -206,7 +207,12 @@ def html_page(title: str, svg: str) -> str:
 
 
 def check_chart_path(path: str | Path) -> Path:
-    """``path`` if its suffix is a format we write (.svg, .html), else a clear error."""
+    """``path`` if a chart can be written there, else a clear :class:`ConfigError`.
+
+    Its suffix must be a format we write (.svg, .html), and its directory must
+    exist and be writable: checked before any work, so a report is not computed
+    only to fail at the end.
+    """
     path = Path(path)
     if path.suffix.lower() not in CHART_SUFFIXES:
         raise ConfigError(
@@ -214,6 +220,12 @@ def check_chart_path(path: str | Path) -> Path:
             f"{path.with_suffix('.svg').name} (an image) or {path.with_suffix('.html').name} "
             "(a page); both open in any browser"
         )
+    directory = path.parent
+    if not directory.is_dir():
+        state = "is not a directory" if directory.exists() else "does not exist"
+        raise ConfigError(f"cannot write the chart {path}: the directory {directory} {state}")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise ConfigError(f"cannot write the chart {path}: the directory {directory} is read-only")
     return path
 
 
@@ -222,5 +234,10 @@ def write_chart(path: str | Path, title: str, points: Points, *, series: bool) -
     path = check_chart_path(path)
     svg = column_chart(title, points) if series else bar_chart(title, points)
     content = svg if path.suffix.lower() == ".svg" else html_page(title, svg)
-    path.write_text(content if content.endswith("\n") else content + "\n", encoding="utf-8")
+    try:
+        path.write_text(content if content.endswith("\n") else content + "\n", encoding="utf-8")
+    except OSError as exc:  # a full disk, a read-only target, a file in the way ...
+        raise StorageError(
+            f"cannot write the chart {path}: {exc.strerror or exc}", path=str(path)
+        ) from None
     return path

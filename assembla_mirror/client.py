@@ -25,6 +25,12 @@ Every answer is mapped to one action (:data:`STATUS_ACTIONS`, then :func:`action
     timeouts, connection errors, dropped connections, truncated bodies: retried like a 5xx
     any other status  ApiError with the status, no retry
 
+Every answer is read whole within the settings' deadline (``timeouts.total``, for
+headers and body together: a server trickling bytes cannot hold a run) and up to
+``max_response_bytes`` (a larger one fails its request at once, naming the path
+and the limit). The ``Date`` header of every answer sets :attr:`server_clock`,
+the sync's notion of "now" for cursors.
+
 After ``settings.max_attempts`` attempts one ApiError (or ResponseFormatError)
 names the request and the last cause: ``GET /v1/spaces/abc/tickets failed after
 6 attempts: HTTP 503``. Messages, logs and exception chains never hold a key,
@@ -36,8 +42,11 @@ without its query, httpx's request log is sanitized, and httpx exceptions
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar
@@ -45,7 +54,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from assembla_mirror import oauth, paging
+from assembla_mirror import network, oauth, paging
 from assembla_mirror.config import ClientSettings
 from assembla_mirror.credentials import (
     Credentials,
@@ -62,9 +71,11 @@ from assembla_mirror.errors import (
     ResponseFormatError,
     ToolNotFoundError,
 )
+from assembla_mirror.normalize import is_record
 from assembla_mirror.paging import Listing, Page
 from assembla_mirror.ratelimit import Clock, RateLimiter, Sleep, backoff_delay, parse_retry_after
 from assembla_mirror.responses import (
+    Answer,
     RawResponse,
     RequestStats,
     RetryableFailure,
@@ -74,6 +85,7 @@ from assembla_mirror.responses import (
     is_incomplete,
     json_body,
     list_body,
+    object_body,
     raw_body,
     redirect_target,
     time_logs_body,
@@ -88,8 +100,55 @@ T = TypeVar("T")
 L = TypeVar("L", bound=Listing)
 Params = Mapping[str, Any]
 
-#: Longest Retry-After honoured; a larger value is cut to this many seconds.
-MAX_RETRY_AFTER = 600.0
+#: Longest Retry-After honoured; a larger value is cut to this many seconds. Assembla's
+#: windows are a minute long, and five retries of a longer wait would stall a cron run.
+MAX_RETRY_AFTER = 90.0
+
+
+class ResponseTooLarge(Exception):
+    """An answer was bigger than ``max_response_bytes`` (raised while reading it)."""
+
+
+class ServerClock:
+    """The server's "now", from the ``Date`` header of its answers.
+
+    Cursors come from the server's timestamps, so they are bounded by the
+    server's clock, not by this machine's (which may be wrong by months). Until
+    an answer carried a usable ``Date``, and for one more than a year away from
+    the local clock (a broken header rather than a wrong clock), the local clock
+    stands in.
+    """
+
+    def __init__(self, wall: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self._wall = wall
+        self._offset: timedelta | None = None
+        self._lock = threading.Lock()
+
+    def observe(self, header: str | None) -> None:
+        """Note the ``Date`` of an answer."""
+        if not header:
+            return
+        try:
+            when = parsedate_to_datetime(header)
+        except (TypeError, ValueError, IndexError):
+            return
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        offset = when - self._wall()
+        if abs(offset) <= timedelta(days=366):
+            with self._lock:
+                self._offset = offset
+
+    @property
+    def known(self) -> bool:
+        """Whether an answer told the server's time."""
+        return self._offset is not None
+
+    def now(self) -> datetime:
+        """The server's current time (aware UTC, whole seconds)."""
+        with self._lock:
+            offset = self._offset or timedelta(0)
+        return (self._wall() + offset).replace(microsecond=0)
 
 
 class Action(Enum):
@@ -155,19 +214,32 @@ class AssemblaClient:
         self._sleep, self._clock = sleep, clock
         self.limiter = RateLimiter.from_setting(settings.rate_limit, clock=clock, sleep=sleep)
         self.stats = RequestStats()
+        self.server_clock = ServerClock()
+        self._proxies: dict[int, network.Proxy | None] = {}
         self._api = self._http(settings.api_url, "application/json", transport)
         self._legacy = self._http(settings.legacy_url, "application/xml", legacy_transport)
 
     def _http(self, base: str, accept: str, transport: httpx.BaseTransport | None) -> httpx.Client:
         # httpx.Client is thread-safe; its pool is sized for the worker threads.
-        return httpx.Client(
+        limits = httpx.Limits(max_connections=max(10, 2 * self.settings.concurrency))
+        proxy = None
+        if transport is None:
+            transport, proxy = network.transport_for(base, limits)
+        timeouts = self.settings.timeouts
+        client = httpx.Client(
             base_url=base,
             transport=transport,
-            timeout=httpx.Timeout(self.settings.timeout),
+            timeout=httpx.Timeout(
+                connect=timeouts.connect,
+                read=timeouts.read,
+                write=timeouts.write,
+                pool=timeouts.pool,
+            ),
             follow_redirects=False,
             headers={"User-Agent": oauth.USER_AGENT, "Accept": accept},
-            limits=httpx.Limits(max_connections=max(10, 2 * self.settings.concurrency)),
         )
+        self._proxies[id(client)] = proxy
+        return client
 
     def __enter__(self) -> AssemblaClient:
         return self
@@ -196,7 +268,7 @@ class AssemblaClient:
         data = self.get(path, params)
         if data is None:
             return []
-        if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        if not isinstance(data, list) or not all(is_record(item) for item in data):
             shown = normalize_path(path)[0]
             raise ResponseFormatError(
                 f"GET {shown}: expected a JSON list of objects, got {type(data).__name__}",
@@ -209,7 +281,7 @@ class AssemblaClient:
     def get_page(self, path: str, params: Params | None = None) -> paging.PageBody:
         """Like :meth:`get_list`, also keeping each item's JSON text as sent (for ``raw_json``)."""
         body = self._call("GET", path, params, route="api", parse=list_body)
-        if body.raw is None or not all(isinstance(item, dict) for item in body.items):
+        if body.raw is None or not all(is_record(item) for item in body.items):
             shown = normalize_path(path)[0]
             raise ResponseFormatError(
                 f"GET {shown}: expected a JSON list of objects, got {type(body.items).__name__}",
@@ -218,6 +290,10 @@ class AssemblaClient:
                 status=200,
             )
         return body
+
+    def get_object(self, path: str, params: Params | None = None) -> tuple[dict[str, Any], str]:
+        """One JSON object (``GET /v1/spaces/:id/tickets/:number``) and its text as sent."""
+        return self._get_parsed(path, params, object_body)
 
     def iter_pages(
         self,
@@ -251,21 +327,12 @@ class AssemblaClient:
         that brought nothing new (see :func:`paging.walk`).
         """
         base = dict(params or {})
-        shown = normalize_path(path)[0]
         parse = decoded_body(decode)
 
         def fetch(number: int, size: int) -> L:
-            query = {**base, "page": number, "per_page": size}
-            try:
-                return self._call("GET", path, query, route="api", parse=parse)
-            except ResponseFormatError as exc:
-                if exc.path:
-                    raise
-                raise ResponseFormatError(
-                    f"GET {shown}: {exc}", method="GET", path=shown, status=200
-                ) from None
+            return self._get_parsed(path, {**base, "page": number, "per_page": size}, parse)
 
-        label = "GET " + shown
+        label = "GET " + normalize_path(path)[0]
         return paging.walk(fetch, per_page=per_page, start_page=start_page, label=label)
 
     def whoami(self) -> dict[str, Any]:
@@ -290,6 +357,18 @@ class AssemblaClient:
 
     # -- one call: attempts, the status table, retries -----------------------------
 
+    def _get_parsed(self, path: str, params: Params | None, parse: Callable[[Answer], T]) -> T:
+        """``GET path`` read by ``parse``; a body it refuses is reported with the path."""
+        try:
+            return self._call("GET", path, params, route="api", parse=parse)
+        except ResponseFormatError as exc:
+            if exc.path:
+                raise
+            shown = normalize_path(path)[0]
+            raise ResponseFormatError(
+                f"GET {shown}: {exc}", method="GET", path=shown, status=200
+            ) from None
+
     def _call(
         self,
         method: str,
@@ -297,7 +376,7 @@ class AssemblaClient:
         params: Params | None,
         *,
         route: oauth.Route,
-        parse: Callable[[httpx.Response], T],
+        parse: Callable[[Answer], T],
     ) -> T:
         path, query = normalize_path(path, versioned=route == "api")
         query += query_pairs(params)
@@ -338,40 +417,78 @@ class AssemblaClient:
         path: str,
         query: list[tuple[str, str]],
         auth: httpx.Auth,
-    ) -> httpx.Response:
+    ) -> Answer:
         """Send once inside a limiter slot that lasts until the whole answer is read."""
         request = http.build_request(method, path, params=tuple(query))
         # httpx exceptions hold the request and its headers: keep only a description,
         # and raise outside the except blocks so that no exception chain holds them.
         cause, retryable = "", True
+        total = self.settings.timeouts.total
         with self.limiter.slot():
             self.stats.add("requests")
+            started = time.monotonic()
             try:
-                response = http.send(request, auth=auth)
+                with network.deadline(total):
+                    answer = self._receive(http, request, auth)
             except httpx.TimeoutException:
                 cause = "timed out"
+                if time.monotonic() - started >= total:
+                    cause = f"no complete answer within {total:g} s (a stalled or too slow server)"
             except httpx.RemoteProtocolError as exc:
                 cause = "truncated response body" if is_incomplete(exc) else "connection dropped"
+            except httpx.DecodingError:
+                cause = "a body that does not decompress"
             except httpx.NetworkError:
                 cause = "connection error"
             except httpx.TransportError as exc:
                 cause, retryable = type(exc).__name__, False
+            except ResponseTooLarge:
+                limit = self.settings.max_response_bytes / 1024 / 1024
+                cause, retryable = (
+                    (
+                        f"the answer is larger than {limit:g} MB (the limit; raise it with "
+                        "ASSEMBLA_MAX_RESPONSE_MB)"
+                    ),
+                    False,
+                )
+        proxy = self._proxies.get(id(http))
+        if cause and proxy is not None and ("connection" in cause or "ProxyError" in cause):
+            cause += f" through the {proxy}"
         if cause and not retryable:
             raise ApiError(f"{method} {path} failed: {cause}", method=method, path=path)
         if cause:
             self.stats.add_failure(cause)
             raise RetryableFailure(cause)
-        self.stats.add_status(response.status_code)
-        log.debug("%s %s -> %d", method, path, response.status_code)
-        return response
+        self.stats.add_status(answer.status_code)
+        self.server_clock.observe(answer.headers.get("Date"))
+        log.debug("%s %s -> %d", method, path, answer.status_code)
+        return answer
+
+    def _receive(self, http: httpx.Client, request: httpx.Request, auth: httpx.Auth) -> Answer:
+        """The answer to ``request``, read whole (decompressed) but never past the size limit."""
+        limit = self.settings.max_response_bytes
+        response = http.send(request, auth=auth, stream=True)
+        try:
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise ResponseTooLarge
+            body, size = [], 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    raise ResponseTooLarge
+                body.append(chunk)
+            return Answer(response.status_code, response.headers, b"".join(body), str(request.url))
+        finally:
+            response.close()
 
     def _interpret(
         self,
-        response: httpx.Response,
+        response: Answer,
         method: str,
         path: str,
         route: oauth.Route,
-        parse: Callable[[httpx.Response], T],
+        parse: Callable[[Answer], T],
     ) -> T:
         status, label = response.status_code, f"{method} {path}"
         action = action_for(status)

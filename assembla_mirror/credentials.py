@@ -13,9 +13,15 @@ environment sets at all is taken from the environment as a whole and never
 mixed with the file's values, so a token from one session is never paired with
 a refresh token from another. Secrets are never read from the command line.
 
+Whitespace around a value (a trailing newline from ``$(cat file)``, a pasted
+space) is dropped, wherever it comes from; a value with a control character or
+line break inside it is refused, naming the variable or field, never the value.
+Passwords keep their spaces, which may belong to them.
+
 The file is JSON with the field names of :class:`Credentials`. It is written
 atomically, created with mode 0600 inside a 0700 directory, and refused when
-group- or world-readable (another user could have read it).
+group- or world-readable (another user could have read it). When it is a
+symbolic link, the link's target is rewritten and the link kept.
 
 Keeping secrets out of output is also here: :func:`sanitize_url`,
 :func:`redact`, and a filter that sanitizes the URLs in httpx's request log.
@@ -30,14 +36,15 @@ import os
 import re
 import stat
 import tempfile
-from collections.abc import Mapping
+import unicodedata
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from assembla_mirror.errors import AuthError
+from assembla_mirror.errors import AuthError, ConfigError
 
 #: Fields whose values must never be printed, logged or put in an error message.
 SECRET_FIELDS = (
@@ -175,11 +182,17 @@ def load_credentials(env: Mapping[str, str] | None = None, path: Path | None = N
     origins: dict[str, str] = {}
     from_file: dict[str, str] | None = None
     for group in GROUPS:
-        given = {name: env[ENV_VARS[name]] for name in group if env.get(ENV_VARS[name])}
+        given = _cleaned(
+            {name: env.get(ENV_VARS[name]) for name in group},
+            lambda name: f"{ENV_VARS[name]} in the environment",
+        )
         if not given:
             if from_file is None:
                 from_file = read_credentials_file(path)
-            given = {name: from_file[name] for name in group if from_file.get(name)}
+            given = _cleaned(
+                {name: from_file.get(name) for name in group},
+                lambda name: f"{name} in credentials file {path}",
+            )
             origin = "file"
         else:
             origin = "env"
@@ -191,6 +204,26 @@ def load_credentials(env: Mapping[str, str] | None = None, path: Path | None = N
         file_path=path if "file" in origins.values() else None,
     )
     return replace(base, **values)
+
+
+def clean_value(name: str, value: str, where: str) -> str:
+    """``value`` of field ``name`` without surrounding whitespace (a password keeps
+    its spaces); ``where`` names it in the :class:`AuthError` refusing a control
+    character or line break inside (an HTTP header cannot carry one)."""
+    value = value.strip("\t\n\r\v\f") if name == "password" else value.strip()
+    if any(unicodedata.category(char) == "Cc" for char in value):
+        raise AuthError(
+            f"{where} contains a control character or line break; set it to the value alone"
+        )
+    return value
+
+
+def _cleaned(values: Mapping[str, str | None], where: Callable[[str], str]) -> dict[str, str]:
+    """The set fields of ``values``, cleaned; a value of only whitespace counts as unset."""
+    cleaned = {
+        name: clean_value(name, value, where(name)) for name, value in values.items() if value
+    }
+    return {name: value for name, value in cleaned.items() if value}
 
 
 def _check_pairs(values: Mapping[str, str], origins: Mapping[str, str], path: Path) -> None:
@@ -213,7 +246,7 @@ def read_credentials_file(path: Path) -> dict[str, str]:
     """
     try:
         handle = path.open("rb")
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # no file can be there
         return {}
     except OSError as exc:
         raise AuthError(f"cannot read credentials file {path}: {exc.strerror}") from None
@@ -241,14 +274,31 @@ def save_credentials(creds: Credentials, path: Path | None = None) -> Path:
     """Write the set fields of ``creds`` to ``path`` (default :func:`config_path`) atomically.
 
     The file is created with mode 0600 from the start (never widened, never
-    chmod-ed after writing); a directory this creates gets mode 0700.
-    Returns the path written.
+    chmod-ed after writing); a directory this creates gets mode 0700. A
+    symbolic link is written through: its target is replaced, the link kept.
+    Returns the path written. Raises :class:`ConfigError` naming the path and
+    the reason when the directory or the file cannot be written.
     """
     path = config_path() if path is None else path
+    # Replacing the link itself would cut it from the file it points to (kept in
+    # a dotfiles repository, say), and leave that file with the stale token.
+    target = Path(os.path.realpath(path))
+    payload = json.dumps(creds.stored_values(), indent=2, sort_keys=True).encode() + b"\n"
+    try:
+        _write_atomically(target, payload)
+    except OSError as exc:
+        shown = f"{path} (a link to {target})" if path.is_symlink() else str(path)
+        raise ConfigError(
+            f"cannot write credentials file {shown}: {exc.strerror or exc}; "
+            "set ASSEMBLA_MIRROR_CONFIG to a file in a writable directory"
+        ) from None
+    return path
+
+
+def _write_atomically(path: Path, payload: bytes) -> None:
     directory = path.parent
     if not directory.exists():
         directory.mkdir(mode=0o700, parents=True)
-    payload = json.dumps(creds.stored_values(), indent=2, sort_keys=True).encode() + b"\n"
     # mkstemp creates the file with mode 0600 (O_EXCL), so the secret is never
     # visible with wider permissions, not even for an instant.
     fd, temp_name = tempfile.mkstemp(prefix=".credentials-", suffix=".tmp", dir=directory)
@@ -263,7 +313,6 @@ def save_credentials(creds: Credentials, path: Path | None = None) -> Path:
             os.unlink(temp_name)
         raise
     _fsync_directory(directory)
-    return path
 
 
 def update_credentials_file(path: Path, **changes: str | None) -> Path:

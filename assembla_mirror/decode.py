@@ -9,6 +9,7 @@ Nothing here imports HTTP or database code, which keeps a worker light.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import marshal
 import re
@@ -18,16 +19,68 @@ from typing import Any
 
 from assembla_mirror import normalize as n
 from assembla_mirror.errors import ResponseFormatError
+from assembla_mirror.normalize import UnreadableItem, is_record
 from assembla_mirror.paging import item_key
 from assembla_mirror.prepare import Prepared, prepare, prepare_tickets
 
 _DECODER = json.JSONDecoder()
 _SPACE = re.compile(r"[ \t\n\r]*")
+#: A JSON string, or one bracket: what matters when skipping over a value unparsed.
+_STRUCTURE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+
+
+def skip_json_value(text: str, at: int) -> int:
+    """Where the JSON value starting at ``at`` ends, found without parsing it.
+
+    Only brackets and strings matter, so any depth costs one pass and no recursion.
+    Raises ValueError when the value does not end.
+    """
+    if text[at : at + 1] not in ("[", "{"):
+        return _DECODER.raw_decode(text, at)[1]  # a scalar: no recursion to fear
+    depth = 0
+    for match in _STRUCTURE.finditer(text, at):
+        mark = match.group()
+        if mark in "[{":
+            depth += 1
+        elif mark in "]}":
+            depth -= 1
+            if depth == 0:
+                return match.end()
+    raise ValueError("a JSON value does not end")
+
+
+def unreadable_item(text: str) -> UnreadableItem:
+    """Describe a too deeply nested element: its ``id`` (or ``number``) and the culprit field."""
+    key = "unreadable:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    record_id: Any = "?"
+    culprit: str | None = None
+    at = _SPACE.match(text, 1).end()  # type: ignore[union-attr]
+    if text[:1] != "{":
+        return UnreadableItem(record_id, None, key)
+    try:
+        while text[at : at + 1] == '"':
+            name, at = _DECODER.raw_decode(text, at)
+            at = _SPACE.match(text, at).end()  # type: ignore[union-attr]
+            at = _SPACE.match(text, at + 1).end()  # type: ignore[union-attr]  # past ":"
+            end = skip_json_value(text, at)
+            try:
+                value = _DECODER.decode(text[at:end])
+            except RecursionError:
+                culprit = culprit or str(name)
+            else:
+                if name in ("id", "number") and record_id == "?":
+                    record_id = value
+            at = _SPACE.match(text, end).end()  # type: ignore[union-attr]
+            at = _SPACE.match(text, at + 1).end()  # type: ignore[union-attr]  # past ","
+    except ValueError:
+        pass  # described as far as it could be read
+    return UnreadableItem(record_id, culprit, key)
 
 
 def split_json_array(text: str) -> tuple[list[Any], list[str]]:
     """Parse a JSON array, returning its elements and the exact text of each.
 
+    An element nested too deeply to parse becomes an :class:`UnreadableItem`.
     Raises ValueError when ``text`` is not a JSON array.
     """
     at = _SPACE.match(text, 0).end()  # type: ignore[union-attr]
@@ -40,7 +93,11 @@ def split_json_array(text: str) -> tuple[list[Any], list[str]]:
         at += 1
     else:
         while True:
-            item, end = _DECODER.raw_decode(text, at)
+            try:
+                item, end = _DECODER.raw_decode(text, at)
+            except RecursionError:
+                end = skip_json_value(text, at)
+                item = unreadable_item(text[at:end])
             items.append(item)
             raw.append(text[at:end])
             at = _SPACE.match(text, end).end()  # type: ignore[union-attr]
@@ -85,8 +142,9 @@ class DecodedPage:
         """The rows (loaded from their wire form on first use)."""
         if self._prepared is None:
             assert self._wire is not None, "a page holds its rows or their wire form"
-            rows, warnings, values, unknown_field = marshal.loads(self._wire)  # noqa: S302
-            self._prepared, self._wire = Prepared(0, rows, warnings, values, unknown_field), None
+            rows, warnings, values, unknown, listed, numbers = marshal.loads(self._wire)  # noqa: S302
+            prepared = Prepared(0, rows, warnings, values, unknown, listed, numbers)
+            self._prepared, self._wire = prepared, None
         self._prepared.number = self.number
         return self._prepared
 
@@ -111,10 +169,10 @@ def decode_page(kind: str, context: Any, content: bytes) -> DecodedPage:
     try:
         items, raw = split_json_array(text)
     except ValueError:
-        value = json.loads(text)  # raises ValueError again when it is not JSON at all
+        value = parse_json(text)  # raises ValueError again when it is not JSON at all
         kind_of = type(value).__name__
         raise ResponseFormatError(f"expected a JSON list of objects, got {kind_of}") from None
-    if not all(isinstance(item, dict) for item in items):
+    if not all(is_record(item) for item in items):
         raise ResponseFormatError("expected a JSON list of objects, got other values in it")
     spec, prepare_page = KINDS[kind]
     prepared = prepare_page(items, raw, context)
@@ -122,6 +180,14 @@ def decode_page(kind: str, context: Any, content: bytes) -> DecodedPage:
     times = [row[column] for row in prepared.rows if row[column] is not None]
     keys = [item_key(item) for item in items]
     return DecodedPage(len(items), keys, min(times) if times else None, _prepared=prepared)
+
+
+def parse_json(text: str | bytes) -> Any:
+    """``json.loads``, with nesting too deep to parse reported as :class:`ResponseFormatError`."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ResponseFormatError("the answer is nested too deeply to read") from None
 
 
 # --- the wire format between a sync and its decode workers -----------------------
@@ -143,7 +209,7 @@ def answer(request: bytes) -> bytes:
     except (ValueError, ResponseFormatError) as exc:
         return marshal.dumps(("error", isinstance(exc, ValueError), str(exc)))
     p = page.prepared
-    rows = marshal.dumps((p.rows, p.warnings, p.values, p.unknown_field))
+    rows = marshal.dumps((p.rows, p.warnings, p.values, p.unknown_field, p.listed, p.numbers))
     return marshal.dumps(("page", page.count, page.keys, page.oldest_updated_at, rows))
 
 

@@ -13,7 +13,9 @@ path, a record and field, a file) and never contain a credential::
     │   │   └── ToolNotFoundError   404 "Tool not found for this project": empty resource
     │   └── ResponseFormatError     a body that is not the JSON/XML it should be
     ├── DataError              a record the mirror cannot store (names record and field)
-    ├── SchemaError            a database this version cannot use (newer, or broken)
+    ├── SchemaError            a database this version cannot use (newer, broken, not a mirror)
+    ├── StorageError           the database file cannot be read or written (locked by another
+    │                          program, disk full, read-only, I/O error)
     └── LockedError            another sync holds the database
 """
 
@@ -78,6 +80,22 @@ class DataError(MirrorError):
 
 class SchemaError(MirrorError):
     """The database cannot be used by this version (written by a newer one, or damaged)."""
+
+
+class StorageError(MirrorError):
+    """The database cannot be read or written: the file, not its content, is the problem.
+
+    ``path`` names the file; ``reason`` says what stands in the way, one of
+    ``"locked"`` (another program holds a write lock), ``"full"`` (no space left, a
+    quota or a file size limit), ``"readonly"`` (permissions, a read-only or
+    immutable file or filesystem), ``"unopenable"`` (the file cannot be opened or
+    created) and ``"io"`` (a disk I/O error).
+    """
+
+    def __init__(self, message: str, *, path: str = "", reason: str = ""):
+        super().__init__(message)
+        self.path = path
+        self.reason = reason
 
 
 class LockedError(MirrorError):

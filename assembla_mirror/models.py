@@ -354,6 +354,8 @@ class SyncState(Base):
     # A walk in progress: the next page to fetch and the cursor it will set.
     walk_page: Mapped[int | None]
     walk_top: Mapped[str | None]
+    # A date-bounded walk in progress (the activity stream): the oldest date it stored.
+    walk_bottom: Mapped[str | None]
     synced_at: Mapped[datetime | None]
     reconciled_at: Mapped[datetime | None]
 

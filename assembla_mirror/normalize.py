@@ -34,6 +34,29 @@ LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 Row = tuple[Any, ...]
 
 
+@dataclass(frozen=True)
+class UnreadableItem:
+    """An element of a list answer nested too deeply to parse (Python's parser recurses).
+
+    The rest of its page is kept; this record is skipped with a warning naming it
+    and the field that holds the nesting, as far as they can be read.
+    """
+
+    record_id: Any
+    field: str | None
+    key: str
+
+    def warning(self, entity: str) -> str:
+        """The warning recorded for skipping it."""
+        where = f"field {self.field!r}" if self.field else "its value"
+        return f"skipped {entity} {self.record_id!r}: {where} is nested too deeply to read"
+
+
+def is_record(item: Any) -> bool:
+    """Whether ``item`` is what a list of records may hold: an object, or an unreadable one."""
+    return isinstance(item, dict | UnreadableItem)
+
+
 # --- value converters -------------------------------------------------------
 
 
@@ -66,17 +89,25 @@ def ident(value: Any) -> str | None:
     raise TypeError(f"expected a string id, got {type(value).__name__}")
 
 
+#: SQL databases store integers in 64 bits; anything beyond cannot be a real id or count.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
 def integer(value: Any) -> int | None:
-    """An integer; accepts integral floats and digit strings (ids are sometimes strings)."""
+    """A 64-bit integer; accepts integral floats and digit strings (ids are sometimes strings)."""
     if value is None or value == "":
         return None
     if type(value) is int:
-        return value
-    if type(value) is float and value.is_integer():
-        return int(value)
-    if type(value) is str:
-        return int(value.strip())
-    raise TypeError(f"expected an integer, got {type(value).__name__}")
+        result = value
+    elif type(value) is float and value.is_integer():
+        result = int(value)
+    elif type(value) is str:
+        result = int(value.strip())
+    else:
+        raise TypeError(f"expected an integer, got {type(value).__name__}")
+    if not INT64_MIN <= result <= INT64_MAX:
+        raise ValueError(f"{result} is outside the 64-bit range a database can store")
+    return result
 
 
 def number(value: Any) -> float | None:
@@ -496,7 +527,7 @@ def event_digest(event: Mapping[str, Any]) -> str:
     """A short digest of :func:`event_key_material`: equal for identical events."""
     try:
         material = event_key_material(event)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise DataError(
             f"event: field 'date' is unusable: {exc}", entity="event", field="date"
         ) from None

@@ -42,6 +42,7 @@ import httpx
 from assembla_mirror import __version__
 from assembla_mirror.credentials import ENV_VARS, Credentials, redact, update_credentials_file
 from assembla_mirror.errors import ApiError, AuthError, MirrorError
+from assembla_mirror.responses import Answer
 
 TOKEN_PATH = "/token"  # noqa: S105 (a path, not a password)
 USER_AGENT = f"assembla-mirror/{__version__}"
@@ -146,7 +147,7 @@ def refresh_params(refresh_token: str) -> dict[str, str]:
     return {"grant_type": "refresh_token", "refresh_token": refresh_token}
 
 
-def parse_token_response(response: httpx.Response, *, grant: str) -> TokenGrant:
+def parse_token_response(response: Answer, *, grant: str) -> TokenGrant:
     """The grant in a token endpoint answer.
 
     ``grant`` is ``"pin_code"`` or ``"refresh_token"`` and picks the message of
@@ -248,13 +249,13 @@ def _token_request(
         # Raised outside the except block: the httpx exception holds the request and
         # its secret query, and must not be reachable from this one's chain.
         raise ApiError(f"POST {TOKEN_PATH} failed: {failure}", method="POST", path=TOKEN_PATH)
-    return parse_token_response(response, grant=grant)
+    return parse_token_response(Answer.of(response), grant=grant)
 
 
-def _json_object(response: httpx.Response) -> dict[str, Any]:
+def _json_object(response: Answer) -> dict[str, Any]:
     try:
         body = json.loads(response.content) if response.content else {}
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     return body if isinstance(body, dict) else {}
 

@@ -141,8 +141,13 @@ def walk(
     )
 
 
-def item_key(item: dict[str, Any]) -> str:
-    """What identifies an item across pages: its ``id``, else its whole content."""
+def item_key(item: Any) -> str:
+    """What identifies an item across pages: its ``id``, else its whole content.
+
+    An element the parser could not read (:class:`decode.UnreadableItem`) has a key of its own.
+    """
+    if not isinstance(item, dict):
+        return str(getattr(item, "key", None) or repr(item))
     identifier = item.get("id")
     if identifier is not None:
         return f"id:{identifier!r}"

@@ -30,6 +30,32 @@ class Prepared:
     values: dict[int, list[n.Row]] = field(default_factory=dict)
     #: A custom field title the mirror does not know appeared (a rename upstream).
     unknown_field: bool = False
+    #: The id of every record the page listed, stored or skipped: each exists upstream,
+    #: so a reconciliation must not delete it (a bad record must not cost the good copy).
+    listed: list[int] = field(default_factory=list)
+    #: The same for ticket numbers (a ticket's number outlives a garbled id).
+    numbers: list[int] = field(default_factory=list)
+
+
+def listed_ids(
+    items: Sequence[Any], convert: n.Converter = n.integer, name: str = "id"
+) -> list[Any]:
+    """The ids (or another field ``name``) of ``items`` that can be read by ``convert``
+    (integer ids by default, :func:`normalize.ident` for string ids), whether or not the
+    records can be stored."""
+    ids = []
+    for item in items:
+        if isinstance(item, dict):
+            raw = item.get(name)
+        else:
+            raw = getattr(item, "record_id", None) if name == "id" else None
+        try:
+            key = convert(raw)
+        except (TypeError, ValueError):
+            continue
+        if key is not None:
+            ids.append(key)
+    return ids
 
 
 def normalize_items(
@@ -45,6 +71,9 @@ def normalize_items(
     pairs, warnings = [], []
     texts: Sequence[str | None] = raw if raw is not None else [None] * len(items)
     for item, text in zip(items, texts, strict=True):
+        if isinstance(item, n.UnreadableItem):
+            warnings.append(item.warning(spec.entity))
+            continue
         if not isinstance(item, dict):
             warnings.append(f"skipped {spec.entity}: expected a JSON object, got {item!r:.60}")
             continue
@@ -64,7 +93,7 @@ def prepare(
 ) -> Prepared:
     """A page of any table."""
     pairs, warnings = normalize_items(spec, items, extra, raw)
-    return Prepared(number, [row for row, _ in pairs], warnings)
+    return Prepared(number, [row for row, _ in pairs], warnings, listed=listed_ids(items))
 
 
 def prepare_tickets(
@@ -75,7 +104,13 @@ def prepare_tickets(
 ) -> Prepared:
     """A page of tickets with their custom field values keyed by ``field_ids`` (title -> id)."""
     pairs, warnings = normalize_items(n.TICKETS, items, raw=raw)
-    prepared = Prepared(number, [row for row, _ in pairs], warnings)
+    prepared = Prepared(
+        number,
+        [row for row, _ in pairs],
+        warnings,
+        listed=listed_ids(items),
+        numbers=listed_ids(items, name="number"),
+    )
     for row, item in pairs:
         try:
             values = n.ticket_custom_field_rows(item, field_ids)

@@ -1,10 +1,11 @@
 """Reading Assembla's answers: body parsing, error details, and the run's request counters.
 
-The client (:mod:`assembla_mirror.client`) decides what a status means; this
-module reads bodies. A body that cannot be what it should be (HTML where JSON
-was due, JSON cut short, broken XML) raises :class:`RetryableFailure`, so it is
-retried like a 5xx: such bodies come from overloaded proxies and dropped
-connections far more often than from a real change of format.
+The client (:mod:`assembla_mirror.client`) reads each answer whole, within its
+deadline and size limit, into an :class:`Answer`, and decides what a status
+means; this module reads bodies. A body that cannot be what it should be (HTML
+where JSON was due, JSON cut short, broken XML) raises :class:`RetryableFailure`,
+so it is retried like a 5xx: such bodies come from overloaded proxies and
+dropped connections far more often than from a real change of format.
 """
 
 from __future__ import annotations
@@ -20,11 +21,35 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from assembla_mirror import legacy
-from assembla_mirror.decode import split_json_array
+from assembla_mirror.decode import parse_json, split_json_array
 from assembla_mirror.errors import ResponseFormatError
 from assembla_mirror.paging import PageBody
 
 D = TypeVar("D")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One answer, read whole: status, headers, body (decompressed) and the URL asked."""
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+    url: str
+
+    @classmethod
+    def of(cls, response: httpx.Response) -> Answer:
+        """An :class:`Answer` from an httpx response whose body was read."""
+        return cls(response.status_code, response.headers, response.content, str(response.url))
+
+    @property
+    def text(self) -> str:
+        """The body as text, in the charset the answer names (UTF-8 by default)."""
+        charset = self.headers.get("Content-Type", "").partition("charset=")[2]
+        try:
+            return self.content.decode(charset.split(";")[0].strip() or "utf-8", "replace")
+        except LookupError:  # a charset Python does not know
+            return self.content.decode("utf-8", "replace")
 
 
 @dataclass(frozen=True)
@@ -118,7 +143,7 @@ class Unauthorized(Exception):
         self.code = code
 
 
-def reject_html(response: httpx.Response, expected: str) -> None:
+def reject_html(response: Answer, expected: str) -> None:
     """Raise :class:`RetryableFailure` for an HTML body (an error page from a proxy or 500)."""
     content_type = response.headers.get("Content-Type", "")
     if "html" in content_type.lower():
@@ -129,13 +154,13 @@ def reject_html(response: httpx.Response, expected: str) -> None:
         )
 
 
-def json_body(response: httpx.Response) -> Any:
+def json_body(response: Answer) -> Any:
     """The JSON of a 2xx answer, ``None`` for 204."""
     if response.status_code == 204:
         return None
     reject_html(response, "JSON")
     try:
-        return json.loads(response.content)
+        return parse_json(response.content)
     except ValueError:
         status = response.status_code
         raise RetryableFailure(
@@ -143,14 +168,14 @@ def json_body(response: httpx.Response) -> Any:
         ) from None
 
 
-def decoded_body(decode: Callable[[bytes], D]) -> Callable[[httpx.Response], D]:
+def decoded_body(decode: Callable[[bytes], D]) -> Callable[[Answer], D]:
     """A body parser handing a JSON list answer's bytes to ``decode`` (``b"[]"`` for 204).
 
     ``decode`` (see :func:`assembla_mirror.decode.decode_page`) may run in a worker
     process; a ValueError from it means the body was not JSON, which is retried.
     """
 
-    def parse(response: httpx.Response) -> D:
+    def parse(response: Answer) -> D:
         if response.status_code == 204:
             return decode(b"[]")
         reject_html(response, "JSON")
@@ -165,7 +190,7 @@ def decoded_body(decode: Callable[[bytes], D]) -> Callable[[httpx.Response], D]:
     return parse
 
 
-def list_body(response: httpx.Response) -> PageBody:
+def list_body(response: Answer) -> PageBody:
     """A JSON list answer with each element's exact text (``raw``), empty for 204.
 
     Keeping the text as sent spares re-encoding every object for ``raw_json``,
@@ -178,7 +203,7 @@ def list_body(response: httpx.Response) -> PageBody:
         items, raw = split_json_array(response.content.decode("utf-8"))
     except ValueError:
         try:  # valid JSON, but not an array: let the caller say what it expected
-            return PageBody(json.loads(response.content), None)
+            return PageBody(parse_json(response.content), None)
         except ValueError:
             status = response.status_code
             raise RetryableFailure(
@@ -187,7 +212,23 @@ def list_body(response: httpx.Response) -> PageBody:
     return PageBody(items, raw)
 
 
-def time_logs_body(response: httpx.Response) -> list[dict[str, Any]]:
+def object_body(response: Answer) -> tuple[dict[str, Any], str]:
+    """A JSON object answer and its exact text (for ``raw_json``)."""
+    reject_html(response, "JSON")
+    text = response.content.decode("utf-8", "replace")
+    try:
+        value = parse_json(text)
+    except ValueError:
+        status = response.status_code
+        raise RetryableFailure(
+            f"invalid JSON (HTTP {status})", status=status, bad_body=True
+        ) from None
+    if not isinstance(value, dict):
+        raise ResponseFormatError(f"expected a JSON object, got {type(value).__name__}")
+    return value, text
+
+
+def time_logs_body(response: Answer) -> list[dict[str, Any]]:
     """The time logs of a legacy XML answer, ``[]`` for 204."""
     if response.status_code == 204:
         return []
@@ -199,29 +240,29 @@ def time_logs_body(response: httpx.Response) -> list[dict[str, Any]]:
         raise RetryableFailure(f"{exc} (HTTP {status})", status=status, bad_body=True) from None
 
 
-def raw_body(response: httpx.Response) -> RawResponse:
+def raw_body(response: Answer) -> RawResponse:
     """The answer as text."""
     return RawResponse(
         response.status_code, response.headers.get("Content-Type", ""), response.text
     )
 
 
-def error_code(response: httpx.Response) -> str:
+def error_code(response: Answer) -> str:
     """The ``error`` of a JSON error body (``invalid_token``, ...), short; else ``""``."""
     try:
         body = json.loads(response.content)
-    except ValueError:
+    except (ValueError, RecursionError):
         return ""
     code = body.get("error") if isinstance(body, dict) else None
     return str(code)[:80] if code else ""
 
 
-def redirect_target(response: httpx.Response) -> str:
+def redirect_target(response: Answer) -> str:
     """``host[:port]`` a 3xx points to (never its path or query, which may hold anything)."""
     location = response.headers.get("Location")
     if not location:
         return "an unnamed location"
-    target = urlsplit(urljoin(str(response.request.url), location))
+    target = urlsplit(urljoin(response.url, location))
     host = target.hostname or "?"
     try:
         return f"{host}:{target.port}" if target.port else host

@@ -10,7 +10,9 @@ page, whose commits keep merging index segments.
 Whatever the user types is turned into a safe FTS5 query: each word is quoted
 (FTS operators and punctuation lose their special meaning) and matched as a
 prefix, all words required. The tokenizer folds case and diacritics, so
-``cafe`` finds ``Café``.
+``cafe`` finds ``Café``. A query is bounded (:data:`MAX_WORDS` different words,
+:data:`MAX_QUERY_CHARS` characters once repeated words are dropped): FTS5 works
+through each term of the query, and thousands of them take seconds to minutes.
 
 The tokenizer cannot find everything: it drops emoji and other symbols, and a
 run of CJK characters is one token, so only its beginning is indexed
@@ -21,7 +23,6 @@ index's.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -37,6 +38,11 @@ INDEXES = (
 
 
 SOURCES = frozenset(table for _fts, table, _columns in INDEXES)
+
+#: Most different words a search may hold (every word must match, so more add little).
+MAX_WORDS = 32
+#: Most characters of those words, spaces between them included.
+MAX_QUERY_CHARS = 1000
 
 
 def queue_new_rows(conn: Connection, table: str, ids: list[int]) -> None:
@@ -79,12 +85,34 @@ class SearchHit:
     rank: float
 
 
-def fts_query(text: str) -> str:
-    """An FTS5 query requiring every word of ``text`` (as a prefix)."""
-    words = [word for word in re.split(r"\s+", text.strip()) if word]
+def query_words(text: str) -> list[str]:
+    """The different words of ``text``, in order; a word repeated (in any case) counts once.
+
+    Raises :class:`ConfigError` for no word, more than :data:`MAX_WORDS`, or
+    more than :data:`MAX_QUERY_CHARS` characters.
+    """
+    first_spelling: dict[str, str] = {}
+    for word in text.split():
+        first_spelling.setdefault(word.casefold(), word)
+    words = list(first_spelling.values())
     if not words:
         raise ConfigError("search for at least one word")
-    return " ".join('"' + word.replace('"', '""') + '"*' for word in words)
+    if len(words) > MAX_WORDS:
+        raise ConfigError(
+            f"search for at most {MAX_WORDS} different words (this search has {len(words)})"
+        )
+    length = len(" ".join(words))
+    if length > MAX_QUERY_CHARS:
+        raise ConfigError(
+            f"search for at most {MAX_QUERY_CHARS:,} characters of different words "
+            f"(this search has {length:,})"
+        )
+    return words
+
+
+def fts_query(text: str) -> str:
+    """An FTS5 query requiring every word of ``text`` (as a prefix); see :func:`query_words`."""
+    return " ".join('"' + word.replace('"', '""') + '"*' for word in query_words(text))
 
 
 def search_tickets(
@@ -94,7 +122,7 @@ def search_tickets(
     hits = _index_search(conn, fts_query(text), limit, space_ids)
     if len(hits) < limit and needs_substring_scan(text):
         found = {hit.ticket_id for hit in hits}
-        extra = _substring_search(conn, text.split(), limit, space_ids)
+        extra = _substring_search(conn, query_words(text), limit, space_ids)
         hits += [hit for hit in extra if hit.ticket_id not in found][: limit - len(hits)]
     return hits
 

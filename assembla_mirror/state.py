@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.dialects.sqlite import insert
 
-from assembla_mirror.errors import LockedError
+from assembla_mirror.errors import ConfigError, LockedError, StorageError
 from assembla_mirror.models import Base
 from assembla_mirror.types import format_utc
 
@@ -51,6 +51,7 @@ class ResourceState:
     dirty: bool = False
     walk_page: int | None = None
     walk_top: str | None = None
+    walk_bottom: str | None = None
     synced_at: datetime | None = None
     reconciled_at: datetime | None = None
 
@@ -77,10 +78,11 @@ def load_states(conn: Connection, resource: str) -> dict[str, ResourceState]:
 
 SAVE_STATE_SQL = (
     "INSERT INTO sync_state (resource, space_id, cursor, dirty, walk_page, walk_top, "
-    "synced_at, reconciled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+    "walk_bottom, synced_at, reconciled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (resource, space_id) DO UPDATE SET cursor = excluded.cursor, "
     "dirty = excluded.dirty, walk_page = excluded.walk_page, walk_top = excluded.walk_top, "
-    "synced_at = excluded.synced_at, reconciled_at = excluded.reconciled_at"
+    "walk_bottom = excluded.walk_bottom, synced_at = excluded.synced_at, "
+    "reconciled_at = excluded.reconciled_at"
 )
 
 
@@ -97,6 +99,7 @@ def save_state(conn: Connection, state: ResourceState) -> None:
             state.dirty,
             state.walk_page,
             state.walk_top,
+            state.walk_bottom,
             None if state.synced_at is None else format_utc(state.synced_at),
             None if state.reconciled_at is None else format_utc(state.reconciled_at),
         ),
@@ -210,7 +213,14 @@ class SyncLock:
         self._fd: int | None = None
 
     def __enter__(self) -> SyncLock:
-        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        if not self.path.parent.is_dir():
+            raise ConfigError(
+                f"cannot create {self.path}: directory {self.path.parent} does not exist"
+            )
+        try:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StorageError(f"cannot open {self.path} to lock it: {exc.strerror}") from None
         if fcntl is not None:
             try:
                 fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -12,7 +12,9 @@ fires a trigger: each row's pages are copied to a temporary file before being
 changed. A first sync inserts nearly everything, so it takes the cheap path;
 this is also why new rows are queued for search here rather than by a trigger.)
 Every write is counted per table in a :class:`ChangeCounter` for the run's
-summary and ``sync_runs``.
+summary and ``sync_runs``. A row the database refuses (a constraint a record
+from a broken server violates) is left out with a warning naming the record and
+the constraint's columns, and the rest of its page is written.
 Deleting a row deletes what hangs off it (foreign keys cascade); the counts
 name the rows deleted directly.
 """
@@ -20,11 +22,13 @@ name the rows deleted directly.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence, Set
+import re
+from collections.abc import Callable, Iterable, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
 
 from assembla_mirror.normalize import TICKET_CUSTOM_FIELDS_COLUMNS, Row, TableSpec, dump_json
 from assembla_mirror.search import queue_new_rows
@@ -99,6 +103,10 @@ def upsert_sql(table: str, columns: Sequence[str], key: Sequence[str]) -> str:
     )
 
 
+#: Receives warnings about rows the database refused.
+Rejected = Callable[[list[str]], None]
+
+
 @dataclass
 class Written:
     """The rows an upsert wrote (inserted or changed) and the keys of the inserted ones."""
@@ -108,12 +116,17 @@ class Written:
 
 
 def upsert(
-    conn: Connection, spec: TableSpec, rows: Sequence[Row], counter: ChangeCounter
+    conn: Connection,
+    spec: TableSpec,
+    rows: Sequence[Row],
+    counter: ChangeCounter,
+    rejected: Rejected | None = None,
 ) -> Written:
     """Insert new rows and update changed ones of a single-key table; report what was written.
 
     Rows are compared on ``raw_json``; duplicates of a key within ``rows`` keep
-    the last occurrence.
+    the last occurrence. Rows the database refuses go to ``rejected`` as
+    warnings; without it, the refusal is raised (IntegrityError).
     """
     if not rows:
         return Written()
@@ -121,26 +134,106 @@ def upsert(
     columns = spec.columns
     key_at, raw_at = columns.index(key), columns.index("raw_json")
     unique = list({row[key_at]: row for row in rows}.values())
-    stored: dict[Any, str] = {}
-    for part in chunks([row[key_at] for row in unique]):
-        stored.update(
+    stored = stored_values(conn, spec, [row[key_at] for row in unique], "raw_json")
+    changed = [row for row in unique if stored.get(row[key_at]) != row[raw_at]]
+    new = [row for row in changed if row[key_at] not in stored]
+    updated = [row for row in changed if row[key_at] in stored]
+    warnings: list[str] | None = None if rejected is None else []
+    if new:
+        sql = insert_sql(spec.table, columns)
+        new = _execute_rows(conn, sql, spec, new, warnings, inserting=True)
+        queue_new_rows(conn, spec.table, [row[key_at] for row in new])
+    if updated:
+        sql = upsert_sql(spec.table, columns, spec.key)
+        updated = _execute_rows(conn, sql, spec, updated, warnings, inserting=False)
+    if warnings and rejected is not None:
+        rejected(warnings)
+        changed = [*new, *updated]
+    if changed:
+        counter.add(spec.table, inserted=len(new), updated=len(updated))
+    return Written(changed, {row[key_at] for row in new})
+
+
+def _execute_rows(
+    conn: Connection,
+    sql: str,
+    spec: TableSpec,
+    rows: list[Row],
+    warnings: list[str] | None,
+    *,
+    inserting: bool,
+) -> list[Row]:
+    """Run ``sql`` for each of ``rows``; return the rows written.
+
+    The batch goes in one call. Should the database refuse a row, SQLite has
+    undone only that row's statement (the transaction stays open, the rows
+    before it are written), so the rest is done row by row, each refused row
+    becoming a warning. Rows a batch of inserts wrote before the refusal are
+    found by key (they were all new); an upsert may simply be run again.
+    """
+    try:
+        conn.exec_driver_sql(sql, rows)
+    except IntegrityError:
+        if warnings is None:
+            raise
+    else:
+        return rows
+    assert warnings is not None
+    key_at = spec.columns.index(spec.key[0])
+    done = present_keys(conn, spec, [row[key_at] for row in rows]) if inserting else set()
+    written = [row for row in rows if row[key_at] in done]
+    for row in rows:
+        if row[key_at] in done:
+            continue
+        try:
+            conn.exec_driver_sql(sql, row)
+        except IntegrityError as exc:
+            warnings.append(refusal(spec, row, exc))
+        else:
+            written.append(row)
+    return written
+
+
+def stored_values(
+    conn: Connection, spec: TableSpec, keys: Sequence[Any], column: str
+) -> dict[Any, Any]:
+    """``column`` of the stored rows of a single-key table whose key is in ``keys``, by key."""
+    (key,) = spec.key
+    found: dict[Any, Any] = {}
+    for part in chunks(keys):
+        found.update(
             conn.exec_driver_sql(
-                f"SELECT {quote(key)}, raw_json FROM {quote(spec.table)} "
+                f"SELECT {quote(key)}, {quote(column)} FROM {quote(spec.table)} "
                 f"WHERE {quote(key)} IN ({_placeholders(len(part))})",
                 tuple(part),
             ).fetchall()
         )
-    changed = [row for row in unique if stored.get(row[key_at]) != row[raw_at]]
-    new = [row for row in changed if row[key_at] not in stored]
-    updated = [row for row in changed if row[key_at] in stored]
-    if new:
-        conn.exec_driver_sql(insert_sql(spec.table, columns), new)
-        queue_new_rows(conn, spec.table, [row[key_at] for row in new])
-    if updated:
-        conn.exec_driver_sql(upsert_sql(spec.table, columns, spec.key), updated)
-    if changed:
-        counter.add(spec.table, inserted=len(new), updated=len(updated))
-    return Written(changed, {row[key_at] for row in new})
+    return found
+
+
+def present_keys(conn: Connection, spec: TableSpec, keys: Sequence[Any]) -> set[Any]:
+    """Which of ``keys`` a single-key table holds."""
+    return set(stored_values(conn, spec, keys, spec.key[0]))
+
+
+def refusal(spec: TableSpec, row: Row, exc: IntegrityError) -> str:
+    """The warning for a row the database refused: the record, and the constraint's columns."""
+    reason = str(exc.orig).strip() if exc.orig is not None else "a constraint failed"
+    columns = re.findall(rf"\b{re.escape(spec.table)}\.(\w+)", reason)
+    if "FOREIGN KEY" in reason:  # SQLite does not say which reference dangles
+        columns = [name for name in spec.columns if name.endswith("_id") and name != "id"][:1]
+    where = f"field {', '.join(map(repr, columns))}" if columns else "the record"
+    return f"skipped {spec.entity} {row[0]!r}: {where} refused by the database ({reason})"
+
+
+def count_rows(conn: Connection, table: str, scope: dict[str, Any]) -> int:
+    """Rows of ``table`` matching ``scope`` (column = value)."""
+    where = " AND ".join(f"{quote(column)} = ?" for column in scope) or "1"
+    return int(
+        conn.exec_driver_sql(
+            f"SELECT count(*) FROM {quote(table)} WHERE {where}", tuple(scope.values())
+        ).scalar_one()
+    )
 
 
 def replace_ticket_custom_fields(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -75,6 +76,15 @@ def test_alembic_command_line_upgrades_from_repository_root(tmp_path: Path) -> N
 
     target = tmp_path / "cli.db"
     alembic_main(["-c", str(REPO / "alembic.ini"), "-x", f"db={target}", "upgrade", "head"])
+    assert current_revision(create_sqlite_engine(target)) == head_revision()
+
+
+def test_alembic_command_line_takes_the_database_path_literally(tmp_path: Path) -> None:
+    from alembic.config import main as alembic_main
+
+    target = tmp_path / "weird?name%20.db"
+    alembic_main(["-c", str(REPO / "alembic.ini"), "-x", f"db={target}", "upgrade", "head"])
+    assert os.listdir(tmp_path) == ["weird?name%20.db"]
     assert current_revision(create_sqlite_engine(target)) == head_revision()
 
 
@@ -189,11 +199,12 @@ def test_database_from_a_newer_version_is_refused_untouched(tmp_path: Path) -> N
     open_db(path).dispose()
     with sqlite3.connect(path) as conn:
         conn.execute("UPDATE alembic_version SET version_num = 'f00dfeed'")
+    conn.close()  # "with" only commits
     before = path.read_bytes()
     with pytest.raises(SchemaError, match="newer version of assembla-mirror"):
         open_db(path)
     assert path.read_bytes() == before
-    assert not list(tmp_path.glob("*.bak-*"))
+    assert os.listdir(tmp_path) == ["future.db"]  # no backup, and no -wal/-shm left behind
 
 
 def test_a_file_that_is_not_sqlite_is_refused(tmp_path: Path) -> None:

@@ -20,17 +20,7 @@ from assembla_mirror.simulator import Scale, Simulator, World
 
 def sync_process(sim: Simulator, db: Path) -> subprocess.Popen[bytes]:
     """``mirror sync`` in its own process, credentials in its environment (never argv)."""
-    creds = sim.credentials
-    env = dict(
-        os.environ,
-        ASSEMBLA_API_URL=sim.api_url,
-        ASSEMBLA_LEGACY_URL=sim.legacy_url,
-        ASSEMBLA_API_KEY=creds.api_key,
-        ASSEMBLA_API_SECRET=creds.api_secret,
-        ASSEMBLA_USERNAME=creds.username,
-        ASSEMBLA_PASSWORD=creds.password,
-        ASSEMBLA_RATE_LIMIT="off",
-    )
+    env = {**os.environ, **sim.client_environment()}
     return subprocess.Popen(
         [sys.executable, "-m", "assembla_mirror", "sync", "--db", str(db), "--quiet"],
         env=env,

@@ -23,17 +23,7 @@ from assembla_mirror.sync.plan import plan_sync
 
 
 def sim_env(sim: Simulator, db: Path) -> dict[str, str]:
-    creds = sim.credentials
-    return {
-        "ASSEMBLA_API_URL": sim.api_url,
-        "ASSEMBLA_LEGACY_URL": sim.legacy_url,
-        "ASSEMBLA_API_KEY": creds.api_key,
-        "ASSEMBLA_API_SECRET": creds.api_secret,
-        "ASSEMBLA_USERNAME": creds.username,
-        "ASSEMBLA_PASSWORD": creds.password,
-        "ASSEMBLA_RATE_LIMIT": "off",
-        "ASSEMBLA_MIRROR_DB": str(db),
-    }
+    return {**sim.client_environment(), "ASSEMBLA_MIRROR_DB": str(db)}
 
 
 def count(db: Path, sql: str, *params: object) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from support import run_sync
 from use_mirror import has_word_starting, rows, synced_mirror
 
 from assembla_mirror.cli import cli
-from assembla_mirror.search import needs_substring_scan
+from assembla_mirror.search import fts_query, needs_substring_scan
 from assembla_mirror.simulator import Simulator
 
 
@@ -167,3 +168,30 @@ def test_comments_are_searched_once_mirrored(sim: Simulator, db: Path) -> None:
     assert [(hit["number"], hit["summary"]) for hit in hits] == [(ticket.number, ticket.summary)]
     assert "[Zyxwvut]" in str(hits[0]["snippet"])
     assert search(db, "ωMEGA")[0]["number"] == ticket.number
+
+
+def test_thousands_of_repeated_words_are_searched_once_and_fast(mirror: Path) -> None:
+    repeated = " ".join(["cafe", "CAFE", "Café", "cafe"] * 1250)  # 5,000 words, 2 different
+    assert fts_query(repeated) == '"cafe"* "Café"*'
+    started = time.perf_counter()
+    hits = search(mirror, repeated, "--limit", "1000")
+    assert time.perf_counter() - started < 1.0  # each FTS5 term costs; 5,000 took seconds
+    assert hit_keys(hits) == hit_keys(search(mirror, "cafe Café", "--limit", "1000")) != set()
+    # the substring scan (for emoji and CJK) gets the different words too
+    assert hit_keys(search(mirror, "🎉 " * 5000)) == hit_keys(search(mirror, "🎉"))
+
+
+def test_more_than_32_different_words_is_a_clear_error(mirror: Path) -> None:
+    words = " ".join(f"word{i}" for i in range(40))
+    result = CliRunner().invoke(cli, ["search", "--db", str(mirror), words])
+    assert result.exit_code == 2, result.output
+    assert "Error: search for at most 32 different words (this search has 40)" in result.output
+    assert CliRunner().invoke(cli, ["search", "--db", str(mirror), words[:200]]).exit_code == 0
+
+
+def test_more_than_1000_characters_is_a_clear_error(mirror: Path) -> None:
+    words = " ".join(f"{i:02d}" + "x" * 60 for i in range(20))  # 20 words, 1,259 characters
+    result = CliRunner().invoke(cli, ["search", "--db", str(mirror), words])
+    assert result.exit_code == 2, result.output
+    assert "at most 1,000 characters" in result.output
+    assert words not in result.output  # the message names the limit, not the whole query

@@ -9,13 +9,15 @@ from __future__ import annotations
 import json
 import os
 import stat
+import textwrap
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import click
 
 from assembla_mirror.cli.base import api_options, cli
-from assembla_mirror.client import AssemblaClient, RawResponse
+from assembla_mirror.client import AssemblaClient, Page, RawResponse
 from assembla_mirror.config import ClientSettings
 from assembla_mirror.credentials import (
     ENV_VARS,
@@ -28,6 +30,7 @@ from assembla_mirror.credentials import (
     save_credentials,
 )
 from assembla_mirror.errors import AuthError
+from assembla_mirror.normalize import UnreadableItem
 from assembla_mirror.oauth import authorization_url, exchange_pin
 
 API_ACCESS_FIELDS = GROUPS[0]  # key pair and tokens: a new login replaces all of them
@@ -69,10 +72,28 @@ def get_command(
     query = parse_params(params)
     with AssemblaClient(settings) as client:
         if all_pages:
-            items = [item for page in client.iter_pages(path, query) for item in page.items]
-            click.echo(json.dumps(items, indent=2, ensure_ascii=False))
+            echo_pages(client.iter_pages(path, query))
             return
         echo_raw(client.raw_get(path, query, legacy=legacy))
+
+
+def echo_pages(pages: Iterable[Page]) -> None:
+    """Every item of ``pages`` as one JSON array, pretty-printed; an element nested too
+    deeply to parse is printed as received, with a note."""
+    shown = []
+    for page in pages:
+        texts = page.raw or [""] * len(page.items)
+        for item, text in zip(page.items, texts, strict=True):
+            if isinstance(item, UnreadableItem):
+                click.echo(
+                    f"(element {item.record_id!r} is nested too deeply to pretty-print; "
+                    "it is shown as received)",
+                    err=True,
+                )
+                shown.append(text)
+            else:
+                shown.append(json.dumps(item, indent=2, ensure_ascii=False))
+    click.echo("[\n" + ",\n".join(textwrap.indent(text, "  ") for text in shown) + "\n]")
 
 
 def parse_params(params: tuple[str, ...]) -> dict[str, Any]:
@@ -97,10 +118,16 @@ def echo_raw(raw: RawResponse) -> None:
         return
     if "json" in raw.content_type:
         try:
-            click.echo(json.dumps(json.loads(raw.text), indent=2, ensure_ascii=False))
-            return
+            pretty = json.dumps(json.loads(raw.text), indent=2, ensure_ascii=False)
         except ValueError:
             click.echo("(the body is not valid JSON; shown as received)", err=True)
+        except RecursionError:  # json recurses once per level of nesting, in C and in Python
+            click.echo(
+                "(the body is nested too deeply to pretty-print; shown as received)", err=True
+            )
+        else:
+            click.echo(pretty)
+            return
     click.echo(raw.text)
 
 
@@ -168,7 +195,11 @@ def pin_login(settings: ClientSettings) -> dict[str, str | None]:
     click.echo(f"  {authorization_url(settings.api_url, client_id.strip())}")
     pin = click.prompt("PIN", hide_input=True)
     grant = exchange_pin(
-        settings.api_url, client_id.strip(), client_secret.strip(), pin, timeout=settings.timeout
+        settings.api_url,
+        client_id.strip(),
+        client_secret.strip(),
+        pin,
+        timeout=settings.timeouts.total,
     )
     tokens = {
         "access_token": grant.access_token,

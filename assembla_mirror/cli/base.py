@@ -49,7 +49,8 @@ def cli() -> None:
 
 
 def api_options(func: F) -> F:
-    """Add --api-url, --legacy-url and --rate-limit; the command receives ``settings``."""
+    """Add --api-url, --legacy-url, --rate-limit, --timeout and --max-response-mb; the
+    command receives ``settings``."""
 
     @click.option(
         "--api-url",
@@ -66,16 +67,33 @@ def api_options(func: F) -> F:
         metavar="PER_MINUTE/PER_SECOND",
         help="Client-side pacing, or 'off' [env ASSEMBLA_RATE_LIMIT; default 240/20].",
     )
+    @click.option(
+        "--timeout",
+        metavar="SECONDS|connect=S,read=S,pool=S,total=S",
+        help="Bound each request: its whole exchange (total), or each part "
+        "[env ASSEMBLA_TIMEOUT; default connect=10,read=30,write=30,pool=30,total=60].",
+    )
+    @click.option(
+        "--max-response-mb",
+        metavar="MB",
+        help="Refuse an answer larger than this [env ASSEMBLA_MAX_RESPONSE_MB; default 64].",
+    )
     @functools.wraps(func)
     def wrapper(
         *args: Any,
         api_url: str | None,
         legacy_url: str | None,
         rate_limit: str | None,
+        timeout: str | None,
+        max_response_mb: str | None,
         **kwargs: Any,
     ) -> Any:
         settings = ClientSettings.from_env(
-            api_url=api_url, legacy_url=legacy_url, rate_limit=rate_limit
+            api_url=api_url,
+            legacy_url=legacy_url,
+            rate_limit=rate_limit,
+            timeouts=timeout,
+            max_response_bytes=max_response_mb,
         )
         return func(*args, settings=settings, **kwargs)
 

@@ -1,12 +1,21 @@
-"""Terminal rendering of sync progress: one live line per resource, redrawn in place.
+"""Terminal rendering of sync progress.
 
-Used only when stderr is a terminal and ``--quiet`` is not given; otherwise the
-sync runs with no progress output at all (cron mails stay clean).
+:class:`TerminalProgress` keeps one live line per resource, redrawn in place
+with cursor escape codes; :class:`PlainProgress` is for terminals that cannot
+move the cursor (``TERM=dumb`` or unset: Emacs shells, some CI consoles) and
+prints a line per finished stream, with no escape code at all. Either is used
+only when stderr is a terminal and ``--quiet`` is not given; otherwise the sync
+runs with no progress output (cron mails stay clean). Both print the sync's
+notes as they come, wrapped between words at the terminal's width, and remember
+them in ``shown_notes`` so the summary need not repeat them.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
+import textwrap
 import threading
 import time
 from dataclasses import dataclass, field
@@ -26,6 +35,36 @@ class _Line:
     finished: bool = False
 
 
+def terminal_width(stream: TextIO) -> int:
+    """Columns of the terminal ``stream`` shows on: ``$COLUMNS`` when set (as for
+    :func:`shutil.get_terminal_size`), else the terminal's own size, else 80."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    try:
+        # The stream's own terminal, not stdout's: progress goes to stderr, and
+        # stdout may be redirected to a file.
+        width = os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        width = 0
+    return width or shutil.get_terminal_size().columns
+
+
+def wrap_note(message: str, width: int) -> str:
+    """``Note: message`` broken between words to fit ``width`` columns.
+
+    The last column stays free: some terminals wrap as soon as it is written,
+    which would add a blank line. A word longer than a line (a URL) is kept whole.
+    """
+    return textwrap.fill(
+        f"Note: {message}",
+        width=max(width - 1, 20),
+        subsequent_indent="      ",
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
 def resource_of(key: str) -> str:
     """``tickets:<space>`` and ``verify-tickets:<space>`` both count under ``tickets``."""
     name = key.split(":", 1)[0]
@@ -37,6 +76,8 @@ class TerminalProgress:
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
+        #: Notes printed so far, in order (the summary leaves them out).
+        self.shown_notes: list[str] = []
         self._lines: dict[str, _Line] = {}
         self._drawn = 0
         self._last_draw = 0.0
@@ -74,10 +115,11 @@ class TerminalProgress:
             self._draw(force=True)
 
     def note(self, message: str) -> None:
-        """Print a message above the live lines."""
+        """Print a message above the live lines, wrapped at the terminal's width."""
         with self._lock:
             self._clear()
-            print(message, file=self.stream)
+            print(wrap_note(message, terminal_width(self.stream)), file=self.stream)
+            self.shown_notes.append(message)
             self._draw(force=True)
 
     def close(self) -> None:
@@ -96,8 +138,11 @@ class TerminalProgress:
             return
         self._last_draw = now
         self._clear()
+        # A line longer than the terminal would wrap onto two rows, and the next
+        # redraw, moving up one row per line, would leave its top behind.
+        width = terminal_width(self.stream) - 1
         for line in self._lines.values():
-            self.stream.write(self._format(line, now) + "\n")
+            self.stream.write(self._format(line, now)[:width] + "\n")
         self._drawn = len(self._lines)
         self.stream.flush()
 
@@ -115,6 +160,47 @@ class TerminalProgress:
         elif line.streams > 1:
             text += f"  {line.done}/{line.streams} streams"
         return text
+
+
+class PlainProgress:
+    """Progress for a terminal that cannot move the cursor: a line per finished
+    stream and the notes, never an escape code."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        #: Notes printed so far, in order (the summary leaves them out).
+        self.shown_notes: list[str] = []
+        self._labels: dict[str, str] = {}
+        self._rows: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def begin(self, key: str, label: str, total: int | None = None) -> None:
+        """Remember the stream's label for its final line."""
+        with self._lock:
+            self._labels[key] = label
+
+    def advance(self, key: str, items: int = 0) -> None:
+        """Count the rows written."""
+        with self._lock:
+            self._rows[key] = self._rows.get(key, 0) + items
+
+    def end(self, key: str) -> None:
+        """Print the stream's line: its label and rows written."""
+        with self._lock:
+            label = self._labels.get(key, key)
+            self._print(f"done: {label}, {self._rows.get(key, 0):,} rows")
+
+    def note(self, message: str) -> None:
+        """Print a message, wrapped at the terminal's width."""
+        with self._lock:
+            self._print(wrap_note(message, terminal_width(self.stream)))
+            self.shown_notes.append(message)
+
+    def close(self) -> None:
+        """Nothing is left to print: every line is final when printed."""
+
+    def _print(self, text: str) -> None:
+        print(text, file=self.stream, flush=True)
 
 
 def format_duration(seconds: float) -> str:

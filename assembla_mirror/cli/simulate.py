@@ -110,19 +110,8 @@ def simulate(
     sim.start()
     try:
         sim.warm_up()
-        creds = sim.credentials
-        settings = {
-            "ASSEMBLA_API_URL": sim.api_url,
-            "ASSEMBLA_LEGACY_URL": sim.legacy_url,
-            "ASSEMBLA_API_KEY": creds.api_key,
-            "ASSEMBLA_API_SECRET": creds.api_secret,
-            "ASSEMBLA_USERNAME": creds.username,
-            "ASSEMBLA_PASSWORD": creds.password,
-            # with a server-side limit, the client should pace itself to match
-            "ASSEMBLA_RATE_LIMIT": str(limit) if limit else "off",
-            "ASSEMBLA_CLIENT_ID": creds.client_id,
-            "ASSEMBLA_CLIENT_SECRET": creds.client_secret,
-        }
+        # with a server-side limit, the client should pace itself to match
+        settings = sim.client_environment(str(limit) if limit else "off")
         for name, value in settings.items():
             click.echo(f"export {name}={shlex.quote(value)}")
         click.echo(

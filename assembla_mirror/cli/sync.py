@@ -2,38 +2,67 @@
 
 from __future__ import annotations
 
+import math
+import os
 import sys
+from collections.abc import Collection
 from datetime import datetime, timedelta
-from pathlib import Path
+from typing import Any
 
 import click
 
 from assembla_mirror.cli.base import api_options, cli, db_option, quiet_option
-from assembla_mirror.cli.progress import TerminalProgress, format_duration
+from assembla_mirror.cli.progress import (
+    PlainProgress,
+    TerminalProgress,
+    format_duration,
+    terminal_width,
+    wrap_note,
+)
 from assembla_mirror.cli.render import table
 from assembla_mirror.config import ClientSettings
-from assembla_mirror.db import current_revision, head_revision, open_db
+from assembla_mirror.db import current_revision, database_target, head_revision, open_db
 from assembla_mirror.demo import run_demo
 from assembla_mirror.status import mirror_status
 from assembla_mirror.sync import SyncOptions, SyncReport, parse_only, sync
 from assembla_mirror.sync.plan import SyncPlan, plan_sync
 from assembla_mirror.sync.progress import NullProgress, Progress
 
+#: Longest reconciliation interval accepted: a century, in days.
+MAX_RECONCILE_DAYS = 36500
+#: Most runs ``mirror status --runs`` shows.
+MAX_STATUS_RUNS = 10000
+#: TERM values of terminals that cannot move the cursor ("" is TERM unset).
+DUMB_TERMINALS = ("", "dumb")
+
 
 def make_progress(quiet: bool) -> Progress:
-    """A live display on a terminal, nothing when piped or ``--quiet``."""
+    """A live display on a terminal, plain lines on one that cannot move the cursor
+    (``TERM`` dumb or unset), nothing when piped or ``--quiet``."""
     if quiet or not sys.stderr.isatty():
         return NullProgress()
+    if os.environ.get("TERM", "").strip() in DUMB_TERMINALS:
+        return PlainProgress()
     return TerminalProgress()
 
 
 def close_progress(progress: Progress) -> None:
+    """Leave the live display's final state on screen."""
     if isinstance(progress, TerminalProgress):
         progress.close()
 
 
-def echo_summary(report: SyncReport) -> None:
-    """The end-of-sync summary: rows per table, requests, seconds, warnings, notes."""
+def notes_shown(progress: Progress) -> list[str]:
+    """The notes the summary need not repeat: those the display printed, when the
+    summary goes to the terminal too (redirected, the summary keeps every note)."""
+    if isinstance(progress, TerminalProgress | PlainProgress) and sys.stdout.isatty():
+        return list(progress.shown_notes)
+    return []
+
+
+def echo_summary(report: SyncReport, shown_notes: Collection[str] = ()) -> None:
+    """The end-of-sync summary: rows per table, requests, seconds, warnings, and the
+    notes not in ``shown_notes`` (on a terminal, wrapped at its width)."""
     click.echo(
         f"Synced {len(report.spaces)} space(s) in {report.seconds:.1f} s "
         f"with {report.requests:,} requests ({report.mode})."
@@ -51,8 +80,10 @@ def echo_summary(report: SyncReport) -> None:
             )
         )
     click.echo(table(("table", "rows", "inserted", "updated", "deleted"), rows))
+    width = terminal_width(sys.stdout) if sys.stdout.isatty() else None
     for note in report.notes:
-        click.echo(f"Note: {note}")
+        if note not in shown_notes:
+            click.echo(f"Note: {note}" if width is None else wrap_note(note, width))
     if report.warnings:
         click.echo(f"{len(report.warnings)} warning(s); the first ones:", err=True)
         for warning in report.warnings[:10]:
@@ -77,6 +108,17 @@ def echo_plan(plan: SyncPlan) -> None:
     click.echo(f"The dry run itself made {plan.probe_requests} read requests and wrote nothing.")
     for note in plan.notes:
         click.echo(f"Note: {note}")
+
+
+class FiniteFloatRange(click.FloatRange):
+    """A :class:`click.FloatRange` that also refuses ``nan``, which compares false
+    with both bounds and so passes the range check."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
 
 
 def confirm_comment_cost(options: SyncOptions, settings: ClientSettings) -> None:
@@ -131,7 +173,7 @@ def confirm_comment_cost(options: SyncOptions, settings: ClientSettings) -> None
 )
 @click.option(
     "--reconcile-days",
-    type=click.FloatRange(min=0),
+    type=FiniteFloatRange(min=0, max=MAX_RECONCILE_DAYS),
     default=7,
     show_default=True,
     help="Reconcile deletions at least every N days.",
@@ -152,9 +194,13 @@ def sync_command(
     quiet: bool,
 ) -> None:
     """Bring the mirror up to date: the first run fetches everything, later runs what changed."""
+    contradicted = sorted(set(with_) & set(without))
+    if contradicted:
+        both = ", ".join(f"--with {name} and --without {name}" for name in contradicted)
+        raise click.UsageError(f"{both} contradict each other; give one of them")
     with_comments = True if "comments" in with_ else False if "comments" in without else None
     options = SyncOptions(
-        db_path=Path(db),
+        db_path=db,
         spaces=spaces,
         only=parse_only(only),
         full=full,
@@ -172,12 +218,18 @@ def sync_command(
     finally:
         close_progress(progress)
     if not quiet:
-        echo_summary(report)
+        echo_summary(report, notes_shown(progress))
 
 
 @cli.command("status")
 @db_option
-@click.option("--runs", default=5, show_default=True, help="How many recent runs to show.")
+@click.option(
+    "--runs",
+    default=5,
+    show_default=True,
+    type=click.IntRange(1, MAX_STATUS_RUNS),
+    help="How many recent runs to show.",
+)
 def status_command(db: str, runs: int) -> None:
     """Show the last runs, cursors, row counts and how stale the mirror is."""
     status = mirror_status(db, runs=runs)
@@ -256,7 +308,7 @@ def demo_command(db: str, scale: str, quiet: bool) -> None:
         demo = run_demo(db, scale=scale, progress=progress)
     finally:
         close_progress(progress)
-    echo_summary(demo.sync)
+    echo_summary(demo.sync, notes_shown(progress))
     click.echo("\nHours per space (view hours_by_space):")
     click.echo(
         table(("space", "hours", "entries"), [tuple(r.values()) for r in demo.hours_by_space])
@@ -294,7 +346,7 @@ def db_upgrade(db: str) -> None:
 @db_option
 def db_current(db: str) -> None:
     """Show the database's schema revision without changing anything."""
-    if not Path(db).is_file():
+    if not database_target(db).file.is_file():
         raise click.ClickException(f"no mirror at {db}")
     engine = open_db(db, upgrade=False)
     revision = current_revision(engine)

@@ -26,7 +26,7 @@ from assembla_mirror.reports import activity as activity_report
 from assembla_mirror.reports import hours as hours_report
 from assembla_mirror.reports import tickets as tickets_report
 from assembla_mirror.reports.activity import today_in, zone
-from assembla_mirror.search import search_tickets
+from assembla_mirror.search import query_words, search_tickets
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -251,10 +251,11 @@ def search_command(db: str, text: str, spaces: tuple[str, ...], limit: int, fmt:
       mirror search résumé --space big-project --limit 5
       mirror search -- -x     (a query starting with a dash)
     """
+    words = " ".join(query_words(text))  # as searched: each word once (and within the limits)
     with connect(db) as conn:
         hits = search_tickets(conn, text, limit=limit, space_ids=resolve_spaces(conn, spaces))
     report = Report(
-        title=f"Tickets matching {text!r}",
+        title=f"Tickets matching {words!r}",
         columns=("space", "number", "summary", "snippet"),
         rows=[(hit.space_name, hit.number, hit.summary, hit.snippet) for hit in hits],
     )

@@ -202,6 +202,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "dirty": "Activity showed a change not fetched yet.",
         "walk_page": "Next page of a walk in progress.",
         "walk_top": "The cursor that walk will set when it ends.",
+        "walk_bottom": "The oldest date the activity read in progress has stored.",
         "synced_at": "When this resource was last synced (UTC).",
         "reconciled_at": "When deletions were last reconciled (UTC).",
     },

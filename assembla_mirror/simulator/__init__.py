@@ -16,6 +16,7 @@ Modules: :mod:`.world` (state and mutations), :mod:`.generator` (seeded data),
 """
 
 from assembla_mirror.simulator.clock import Clock
+from assembla_mirror.simulator.entities import RawJson
 from assembla_mirror.simulator.faults import FaultConfig, FaultSet
 from assembla_mirror.simulator.scale import Scale
 from assembla_mirror.simulator.server import RequestRecord, SimCredentials, Simulator
@@ -26,6 +27,7 @@ __all__ = [
     "Clock",
     "FaultConfig",
     "FaultSet",
+    "RawJson",
     "RequestRecord",
     "Scale",
     "SimCredentials",

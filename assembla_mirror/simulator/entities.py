@@ -4,7 +4,8 @@ Datetimes are aware UTC ``datetime``s with whole seconds, pure dates are
 ``datetime.date``, task hours are ``Decimal``. Every record carries a ``cache``
 slot where :mod:`~assembla_mirror.simulator.render` keeps its last rendering;
 the world clears it whenever the record changes. A ``patch`` slot holds bad
-values a test asked the record to be served with (:meth:`World.corrupt`).
+values a test asked the record to be served with (:meth:`World.corrupt`); a
+:class:`RawJson` patch value is served verbatim, bypassing the JSON encoder.
 
 Ticket custom field values are stored per custom-field id (``custom_values``)
 next to a title map shared by all tickets of a space (``titles``), so renaming a
@@ -31,6 +32,24 @@ class _Missing:
 
 #: A patch value meaning "leave this field out of the payload".
 MISSING: Any = _Missing()
+
+
+@dataclass(frozen=True, slots=True)
+class RawJson:
+    """A patch value spliced into the record's JSON verbatim, as that field's value.
+
+    It serves what the simulator's own encoder could not produce, e.g. an array
+    nested 200,000 deep (``"[" * 200000 + "]" * 200000``) or bytes that are not
+    UTF-8. Nothing checks that ``text`` is valid JSON; ``str`` goes out as UTF-8,
+    ``bytes`` as they are.
+    """
+
+    text: str | bytes
+
+    @property
+    def data(self) -> bytes:
+        """The bytes to serve."""
+        return self.text if isinstance(self.text, bytes) else self.text.encode("utf-8")
 
 
 @dataclass(slots=True, kw_only=True)

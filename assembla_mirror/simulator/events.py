@@ -1,4 +1,5 @@
-"""Building activity events, shared by the generator (history) and the world (live changes).
+"""Building activity events, shared by the generator (history) and the world (live changes,
+and events a test injects with :func:`about`).
 
 Only tickets, ticket comments, milestones and memberships emit events; tasks and
 time logs never do. Events are kept sorted by ``(date, seq)``.
@@ -7,10 +8,11 @@ time logs never do. Events are kept sorted by ``(date, seq)``.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 from datetime import datetime
 
 from assembla_mirror.simulator.entities import Comment, Event, EventTicket, Milestone, Ticket
-from assembla_mirror.simulator.state import WorldState
+from assembla_mirror.simulator.state import SpaceData, WorldState
 
 APP_URL = "https://app.assembla.com"
 SNIPPET = 80
@@ -141,6 +143,65 @@ def member_event(
         url=f"{APP_URL}/profile/{user.login}",
         author_id=user_id,
     )
+
+
+#: The objects events are about, with the operation a change of each usually emits.
+OBJECTS = {
+    "Ticket": "updated",
+    "Ticket Comment": "created",
+    "Milestone": "updated",
+    "User": "joined",
+}
+
+
+def about(
+    state: WorldState,
+    data: SpaceData,
+    kind: str,
+    operation: str,
+    when: datetime,
+    number: int | None = None,
+    user_id: str | None = None,
+) -> Event:
+    """An event shaped like a real change's, about an existing object, changing nothing.
+
+    ``kind`` is one of :data:`OBJECTS`. ``Ticket`` and ``Ticket Comment`` name ticket
+    ``number`` (default: the space's lowest-numbered); a comment event uses the
+    ticket's newest comment, or a comment id never stored when it has none.
+    ``Milestone`` names milestone id ``number`` (default: the space's first);
+    ``User`` names ``user_id`` (default: the primary user). The author is the
+    primary user, as for the world's own changes.
+    """
+    author = state.primary_user_id
+    if kind in ("Ticket", "Ticket Comment"):
+        if not data.tickets:
+            raise ValueError(f"space {data.space.wiki_name!r} has no tickets")
+        ticket = data.tickets[number if number is not None else min(data.tickets)]
+        if kind == "Ticket":
+            return ticket_event(state, ticket, operation, author, when)
+        stored = state.comments.get(ticket.id)
+        comment = (
+            dataclasses.replace(stored[-1], created_on=when)  # a copy: the stored one stays
+            if stored
+            else Comment(
+                id=state.new_id("comment"),
+                ticket_id=ticket.id,
+                space_id=ticket.space_id,
+                user_id=author,
+                comment=None,
+                created_on=when,
+                updated_at=when,
+            )
+        )
+        return dataclasses.replace(comment_event(state, ticket, comment), operation=operation)
+    if kind == "Milestone":
+        if not data.milestones:
+            raise ValueError(f"space {data.space.wiki_name!r} has no milestones")
+        milestone = data.milestones[number if number is not None else min(data.milestones)]
+        return milestone_event(state, milestone, operation, author, when)
+    if kind == "User":
+        return member_event(state, data.space.id, user_id or author, operation, when)
+    raise ValueError(f"object must be one of {', '.join(OBJECTS)}, not {kind!r}")
 
 
 def record(state: WorldState, event: Event) -> None:

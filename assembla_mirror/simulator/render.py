@@ -20,6 +20,7 @@ from assembla_mirror.simulator.entities import (
     CustomField,
     Event,
     Milestone,
+    RawJson,
     Space,
     SpaceTool,
     Task,
@@ -54,21 +55,37 @@ def cached(obj: Any, key: Hashable, build: Callable[[], dict[str, Any]]) -> byte
     """``obj``'s JSON for ``key``, rendered with ``build`` on a cache miss.
 
     A record's ``patch`` (bad values planted by :meth:`World.corrupt`) replaces or,
-    with ``MISSING``, removes fields of the payload.
+    with ``MISSING``, removes fields of the payload; a ``RawJson`` value goes in verbatim.
     """
     entry = obj.cache
     if entry is not None and entry[0] == key:
         return entry[1]  # type: ignore[no-any-return]
     payload = build()
+    raw = False
     if obj.patch:
         for name, value in obj.patch.items():
             if value is MISSING:
                 payload.pop(name, None)
             else:
                 payload[name] = value
-    body = dumps(payload)
+                raw = raw or isinstance(value, RawJson)
+    body = _dumps_spliced(payload) if raw else dumps(payload)
     obj.cache = (key, body)
     return body
+
+
+def _dumps_spliced(payload: dict[str, Any]) -> bytes:
+    """``dumps(payload)``, but ``RawJson`` values are spliced in as their bytes.
+
+    The object is written member by member, in order, so the raw text never
+    passes through the encoder (which would recurse on deep nesting) and no
+    placeholder could collide with real content.
+    """
+    members = (
+        dumps(name) + b":" + (value.data if isinstance(value, RawJson) else dumps(value))
+        for name, value in payload.items()
+    )
+    return b"{" + b",".join(members) + b"}"
 
 
 def json_list(items: Iterable[bytes]) -> bytes:

@@ -8,7 +8,7 @@ Placeholders named ``number``, ``id`` and ``task_id`` match digits only.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -40,6 +40,20 @@ class Response:
     body: bytes = b""
     content_type: str = JSON
     headers: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class Streamed:
+    """A response whose body is produced piece by piece (the ``endless`` and ``huge`` faults).
+
+    ``length`` is the exact total of ``chunks`` for a ``Content-Length`` answer;
+    None sends ``Transfer-Encoding: chunked``.
+    """
+
+    status: int
+    chunks: Iterable[bytes]
+    length: int | None
+    content_type: str = JSON
 
 
 class HttpError(Exception):

@@ -6,6 +6,7 @@ Each request is handled in this order: its arrival is noted, ``latency`` is
 slept, then (OAuth endpoints aside) the caller is authenticated, the rate limit
 counts the request, a fault may replace or spoil the answer, and the endpoint
 handler runs with the world locked. Every request ends up in the request log.
+Every answer's ``Date`` header shows the world's clock, which tests may shift.
 """
 
 from __future__ import annotations
@@ -21,12 +22,20 @@ from urllib.parse import parse_qs, urlsplit
 
 from assembla_mirror.simulator import api, oauth, warmup
 from assembla_mirror.simulator.auth import authenticate, basic_credentials
-from assembla_mirror.simulator.faults import FaultConfig, FaultSet, fault_response
+from assembla_mirror.simulator.faults import (
+    SPOILERS,
+    Fault,
+    FaultConfig,
+    FaultSet,
+    copies,
+    fault_response,
+)
 from assembla_mirror.simulator.limits import RateLimiter
 from assembla_mirror.simulator.routes import (
     Call,
     HttpError,
     Response,
+    Streamed,
     not_found,
     server_error,
     throttled,
@@ -76,7 +85,7 @@ class _Outcome:
 
     kind: str
     credential: str | None = None
-    fault: str | None = None
+    fault: Fault | None = None
     endpoint: str | None = None
 
 
@@ -119,7 +128,7 @@ class Simulator:
         """Bind the socket and serve in a background thread."""
         if self._server is not None:
             raise RuntimeError("the simulator is already running")
-        self._server = HttpServer(self._address, self._serve)
+        self._server = HttpServer(self._address, self._serve, now=self._now)
         # A short poll interval makes stop() quick (it waits for the next poll);
         # idle, that costs 100 cheap select() calls a second.
         self._thread = threading.Thread(
@@ -129,7 +138,11 @@ class Simulator:
         return self
 
     def stop(self) -> None:
-        """Stop serving, close open connections and the socket, join the threads."""
+        """Stop serving, close open connections and the socket, join the threads.
+
+        Slow answers in progress (``slow``, ``trickle``, ``endless``, ...) end within
+        about 0.1 s, so this returns promptly.
+        """
         server, self._server = self._server, None
         if server is None:
             return
@@ -194,6 +207,23 @@ class Simulator:
             client_secret=self.tokens.client_secret,
         )
 
+    def client_environment(self, rate_limit: str = "off") -> dict[str, str]:
+        """The ``ASSEMBLA_*`` variables that point ``mirror`` at this simulator as the
+        primary caller: URLs, key pair, legacy login, OAuth client and client-side pacing
+        (``off``, or ``PER_MINUTE/PER_SECOND`` to match a server-side limit)."""
+        creds = self.credentials
+        return {
+            "ASSEMBLA_API_URL": self.api_url,
+            "ASSEMBLA_LEGACY_URL": self.legacy_url,
+            "ASSEMBLA_API_KEY": creds.api_key,
+            "ASSEMBLA_API_SECRET": creds.api_secret,
+            "ASSEMBLA_USERNAME": creds.username,
+            "ASSEMBLA_PASSWORD": creds.password,
+            "ASSEMBLA_RATE_LIMIT": rate_limit,
+            "ASSEMBLA_CLIENT_ID": creds.client_id,
+            "ASSEMBLA_CLIENT_SECRET": creds.client_secret,
+        }
+
     def warm_up(self) -> None:
         """Render the primary caller's tickets and tasks now, so a first walk is served warm.
 
@@ -233,6 +263,10 @@ class Simulator:
 
     # --- serving ----------------------------------------------------------------------------
 
+    def _now(self) -> datetime:
+        """The instant ``Date`` headers show: the (current) world's clock."""
+        return self.world.clock.now()
+
     def _serve(self, handler: RequestHandler) -> None:
         arrived, wall = time.monotonic(), datetime.now(UTC)
         with self._log_lock:
@@ -242,11 +276,13 @@ class Simulator:
         path, query = parts.path, parse_qs(parts.query, keep_blank_values=True)
         method, body = handler.command, handler.read_body()
         if self.latency > 0:
-            time.sleep(self.latency)
+            handler.server.stopping.wait(self.latency)  # a sleep that stop() cuts short
         outcome = _Outcome(kind="oauth" if path in OAUTH_PATHS else "api")
         try:
             if outcome.kind == "oauth":
-                response: Response | None = self._oauth(handler, method, path, query, body)
+                response: Response | Streamed | None = self._oauth(
+                    handler, method, path, query, body
+                )
                 outcome.endpoint = OAUTH_PATHS[path]
             else:
                 response = self._answer(handler, method, path, query, arrived, outcome)
@@ -262,16 +298,28 @@ class Simulator:
             status=response.status if response is not None else 0,
             credential=outcome.credential,
             kind=outcome.kind,
-            fault=outcome.fault,
+            fault=outcome.fault.kind if outcome.fault is not None else None,
             endpoint=outcome.endpoint or f"{method} {path}",
         )
         with self._log_lock:
             self._log.append((order, record))
         # Logged before answering: a client that got its answer finds its request logged.
+        self._write(handler, response, outcome.fault)
+
+    @staticmethod
+    def _write(
+        handler: RequestHandler, response: Response | Streamed | None, fault: Fault | None
+    ) -> None:
+        """Write ``response`` as ``fault`` (if any) says: dropped, truncated, trickled, streamed."""
+        kind = fault.kind if fault is not None else None
         if response is None:
             handler.drop()
+        elif isinstance(response, Streamed):
+            handler.send_streamed(response)
+        elif fault is not None and kind in ("trickle", "trickle_headers"):
+            handler.send_trickle(response, fault.seconds, headers=kind == "trickle_headers")
         else:
-            handler.send(response, truncate=outcome.fault == "truncate")
+            handler.send(response, truncate=kind == "truncate")
 
     def _answer(
         self,
@@ -281,7 +329,7 @@ class Simulator:
         query: dict[str, list[str]],
         arrived: float,
         outcome: _Outcome,
-    ) -> Response | None:
+    ) -> Response | Streamed | None:
         """The response to an API or legacy request, or None to drop the connection."""
         if path.startswith("/user/"):
             outcome.kind = "legacy"
@@ -297,21 +345,24 @@ class Simulator:
             verdict = limiter.check(user.id, arrived)
             if not verdict.allowed:
                 return throttled(verdict.retry_after)
-        fault = self.faults.pick(path)
+        fault = self.faults.pick(path, query)
         if fault is not None:
-            outcome.fault = fault.kind
+            outcome.fault = fault
             if fault.kind == "slow":
-                time.sleep(fault.seconds)
-            elif fault.kind != "truncate":
+                handler.server.stopping.wait(fault.seconds)  # a sleep that stop() cuts short
+            elif fault.kind not in SPOILERS:
                 return fault_response(fault)
         if found is None:
             return not_found()
         route, params = found
         with self.world.lock:
             try:
-                return route.handler(Call(self.world, user, params, query))
+                answer = route.handler(Call(self.world, user, params, query))
             except HttpError as exc:
                 return exc.response
+        if fault is not None and fault.kind == "copies" and isinstance(answer, Response):
+            return copies(answer)
+        return answer
 
     def _oauth(
         self,

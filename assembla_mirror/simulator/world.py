@@ -7,19 +7,23 @@ comments (created), milestones (created/updated/deleted) and memberships
 comments, milestones, custom fields and tasks live in
 :mod:`~assembla_mirror.simulator.changes`. Spaces are named by id or wiki_name,
 tickets by ``(space, number)``. Objects returned by the accessors are the live
-records: read them, change them only through these methods.
+records: read them, change them only through these methods. For hostile-server
+tests, :meth:`World.corrupt` serves a record with bad values and
+:meth:`World.inject_event` adds an activity event dated anywhere, changing nothing.
 """
 
 from __future__ import annotations
 
 import random
 import threading
+from datetime import UTC, datetime
 from typing import Any
 
 from assembla_mirror.simulator import events, generator, text, zones
 from assembla_mirror.simulator.changes import Changes
 from assembla_mirror.simulator.clock import Clock
 from assembla_mirror.simulator.entities import (
+    Event,
     Space,
     Task,
     Ticket,
@@ -86,12 +90,19 @@ class World(Changes):
     def corrupt(self, kind: str, ref: Any, **fields: Any) -> None:
         """Serve one record with bad or odd values, as a real server might.
 
-        ``kind`` is "space", "user", "ticket" (``ref`` = (space, number)), "task" or
-        "milestone"; each keyword replaces that payload field with any JSON value
-        (``hours="abc"``, ``summary="\\x00"``, ``brand_new=[1]``), and
-        :data:`~assembla_mirror.simulator.entities.MISSING` drops it. The record's
-        own (typed) values, and so :meth:`truth`, stay as they were. Nothing is
-        bumped: change the record too when a sync should notice.
+        ``kind`` is "space", "user", "ticket" (``ref`` = (space, number)), "task",
+        "milestone" or "event" (``ref`` = the :class:`Event` itself, as
+        :meth:`inject_event` returns it); each keyword replaces that payload field with
+        any JSON value
+        (``hours="abc"``, ``summary="\\x00"``, ``brand_new=[1]``, ``id=2**64 + 5``,
+        ``space_id`` of another or no space), and
+        :data:`~assembla_mirror.simulator.entities.MISSING` drops it;
+        :class:`~assembla_mirror.simulator.entities.RawJson` serves its text verbatim
+        (nesting too deep for any encoder). The record's own (typed) values, and so
+        :meth:`truth`, stay as they were; lists sort and filter by those too (a
+        ticket served with ``updated_at="9999-12-31T23:59:59Z"`` keeps its place
+        under ``sort_by=updated_at``). Nothing is bumped: change the record too
+        when a sync should notice.
         """
         with self.lock:
             record: Any
@@ -100,20 +111,57 @@ class World(Changes):
             elif kind == "task":
                 record = self.task(ref)
             elif kind == "milestone":
-                record = next(
-                    m
-                    for d in self.state.spaces.values()
-                    for m in d.milestones.values()
-                    if m.id == ref
-                )
+                found = [
+                    d.milestones[ref] for d in self.state.spaces.values() if ref in d.milestones
+                ]
+                if not found:
+                    raise KeyError(f"no milestone {ref!r}")
+                record = found[0]
             elif kind == "space":
                 record = self.space(ref)
             elif kind == "user":
                 record = self.user(ref)
+            elif kind == "event" and any(event is ref for event in self.state.events):
+                record = ref
             else:
                 raise ValueError(f"cannot corrupt a {kind!r}")
             record.patch = {**(record.patch or {}), **fields}
             record.cache = None
+
+    def inject_event(
+        self,
+        space: str,
+        *,
+        date: datetime,
+        object: str = "Ticket",  # named like the event field it sets
+        operation: str | None = None,
+        number: int | None = None,
+        title: str | None = None,
+        user_id: str | None = None,
+    ) -> Event:
+        """Add an activity event dated ``date`` (past or future) without changing anything.
+
+        The event has the shape a real change emits (see :func:`.events.about`):
+        ``object`` is "Ticket", "Ticket Comment", "Milestone" or "User";
+        ``operation`` defaults to the usual one ("updated", "created", "updated",
+        "joined"); ``number`` names the ticket (or milestone id), ``user_id`` the
+        member of a User event; ``title`` replaces the event's title. It is stored
+        like any event, so ``/v1/activity`` serves it while its date is inside the
+        60-day window (a future date always is). No ticket or milestone changes.
+        """
+        if date.tzinfo is None:
+            raise ValueError("date must be timezone-aware")
+        when = date.astimezone(UTC).replace(microsecond=0)  # as the clock stamps changes
+        with self.lock:
+            data = self.state.require_space(space)
+            if object not in events.OBJECTS:
+                raise ValueError(f"object must be one of {', '.join(events.OBJECTS)}")
+            action = operation or events.OBJECTS[object]
+            event = events.about(self.state, data, object, action, when, number, user_id)
+            if title is not None:
+                event.title = title
+            self._emit(event)
+            return event
 
     def truth(self, user_id: str | None = None) -> Truth:
         """A snapshot of what ``user_id`` (default: the primary caller) may see."""

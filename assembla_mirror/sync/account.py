@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 from assembla_mirror import normalize as n
 from assembla_mirror import store
 from assembla_mirror.errors import ConfigError, DataError
+from assembla_mirror.prepare import listed_ids
 from assembla_mirror.state import delete_states, get_meta, set_meta
 from assembla_mirror.sync.config import caller_owns
 from assembla_mirror.sync.context import SpaceInfo, SyncContext
@@ -35,11 +36,18 @@ def check_caller(conn: Connection, me: dict[str, Any], counter: store.ChangeCoun
 
 def write_spaces(ctx: SyncContext, conn: Connection, items: list[Any]) -> None:
     """Store the caller's spaces; drop spaces the caller no longer has (and all under them)."""
-    rows = ctx.rows(n.SPACES, [item for item in items if isinstance(item, dict)])
-    store.upsert(conn, n.SPACES, rows, ctx.counter)
-    seen = {row[0] for row in rows}
-    for space_id in store.delete_missing(conn, "spaces", "id", {}, seen, ctx.counter):
-        delete_states(conn, space_id)
+    rows = ctx.rows(n.SPACES, items)
+    ctx.upsert(conn, n.SPACES, rows)
+    # A space listed with a bad value still exists: it must not lose its data.
+    listed = listed_ids(items, n.ident)
+    if len(listed) < len(items):
+        ctx.warn("spaces: a listed space has no readable id, so no space is removed this run")
+    elif not listed and store.count_rows(conn, "spaces", {}):
+        # An account with no space at all is far likelier a broken answer than the truth.
+        ctx.warn("spaces: Assembla listed no space at all; the mirrored ones are kept")
+    else:
+        for space_id in store.delete_missing(conn, "spaces", "id", {}, listed, ctx.counter):
+            delete_states(conn, space_id)
     known = conn.exec_driver_sql("SELECT id, name, wiki_name, has_ticket_tool FROM spaces")
     all_spaces = {
         space_id: SpaceInfo(

@@ -1,9 +1,18 @@
 """The activity stream: mirrored into ``events`` and used as a hint of what changed.
 
-Assembla serves the last 60 days of events; the mirror keeps every event it has
-ever seen. An event carries no id, so its key is a digest of its content with
-the date in UTC plus its occurrence number among identical events of one fetch
-(identical events share a second, so overlapping fetches number them alike).
+Assembla serves the last 60 days of events, newest first; the mirror keeps every
+event it has ever seen. An event carries no id, so its key is a digest of its
+content with the date in UTC plus its occurrence number among identical events
+of one read (identical events share a second, and every read is bounded by whole
+minutes, so overlapping reads number them alike).
+
+The read is a walk like the ticket walks, bounded by dates instead of pages:
+from ``cursor`` minus the overlap (the whole window on a first sync or with
+``--full``) down from the newest event. Each page is committed with the oldest
+date it reached (``walk_bottom``), so an interrupted read resumes below that
+date (``to``), and only a complete read moves ``cursor`` to the newest event it
+saw, which is never later than the server's present. A resumed read is followed
+by one from the new cursor up, for what arrived meanwhile.
 
 A *new* event marks what must be fetched: ticket and comment events a space's
 tickets, milestone events its milestones, joined/left its members. Delete events
@@ -24,32 +33,56 @@ from sqlalchemy import Connection
 
 from assembla_mirror import normalize as n
 from assembla_mirror import store
-from assembla_mirror.state import ACCOUNT, load_state, mark_dirty
+from assembla_mirror.state import ACCOUNT, ResourceState, load_state, mark_dirty, save_state
 from assembla_mirror.sync.context import SyncContext
 from assembla_mirror.sync.pipeline import FetchJob
 from assembla_mirror.types import UTC_FORMAT
 
 WINDOW = timedelta(days=60)
 DATE = n.EVENTS.columns.index("date")
+KEY = n.EVENTS.columns.index("id")
 HINTED = ("tickets", "milestones", "users", "user_roles")
+MINUTE = "%Y-%m-%d %H:%M"  # the API's form of ``from`` and ``to``
 
 
-def activity_job(ctx: SyncContext, conn: Connection, *, marks_since: str | None = None) -> FetchJob:
-    """Fetch events since the newest stored one (minus the overlap) and apply them.
+def read_params(
+    ctx: SyncContext, state: ResourceState, *, top_up: bool = False
+) -> tuple[dict[str, Any], bool]:
+    """The ``from``/``to`` of this run's read of the stream, and whether it resumes one.
+
+    ``from`` is the cursor minus the overlap (none: the whole window); a resumed
+    read stops at ``to``, the minute after the oldest event stored (bounds are
+    whole minutes, so the boundary minute is read again, whole).
+    """
+    full = ctx.options.full and not top_up
+    resumed = state.walk_bottom is not None and not full and not top_up
+    params: dict[str, Any] = {}
+    if state.cursor is not None and not full:
+        since = datetime.strptime(state.cursor, UTC_FORMAT) - ctx.options.overlap
+        params["from"] = since.strftime(MINUTE)
+    if resumed:
+        assert state.walk_bottom is not None
+        until = datetime.strptime(state.walk_bottom, UTC_FORMAT) + timedelta(minutes=1)
+        params["to"] = until.strftime(MINUTE)
+    return params, resumed
+
+
+def activity_job(
+    ctx: SyncContext, conn: Connection, *, marks_since: str | None = None, top_up: bool = False
+) -> FetchJob:
+    """Read the events the mirror lacks and apply them (see the module docstring).
 
     With ``marks_since`` (UTC text) only events dated from then on mark work to
     do: a run that fetches everything whole covers whatever happened before it.
     """
     state = load_state(conn, "events", ACCOUNT)
-    latest = conn.exec_driver_sql("SELECT max(date) FROM events").scalar_one_or_none()
-    oldest_served = ctx.started - WINDOW
-    params: dict[str, Any] = {}
-    if latest is not None:
-        since = datetime.strptime(latest, UTC_FORMAT).replace(tzinfo=ctx.started.tzinfo)
-        since = max(since - ctx.options.overlap, oldest_served)
-        params["from"] = since.strftime("%Y-%m-%d %H:%M")
+    params, resumed = read_params(ctx, state, top_up=top_up)
     previous = state.synced_at
-    gap = previous is not None and previous.replace(tzinfo=ctx.started.tzinfo) < oldest_served
+    gap = previous is not None and previous.replace(tzinfo=ctx.started.tzinfo) < (
+        ctx.started - WINDOW
+    )
+    if not resumed:
+        state.walk_top = None  # this read fixes its own top
     occurrences: Counter[str] = Counter()
 
     def fetch() -> Iterator[Any]:
@@ -60,6 +93,7 @@ def activity_job(ctx: SyncContext, conn: Connection, *, marks_since: str | None 
         rows, events = [], []
         for item in page.items:
             if not isinstance(item, dict):
+                ctx.record([f"skipped event: {describe(item)}"])
                 continue
             try:
                 digest = n.event_digest(item)
@@ -69,13 +103,23 @@ def activity_job(ctx: SyncContext, conn: Connection, *, marks_since: str | None 
                 continue
             occurrences[digest] += 1
             events.append(item)
-        key_at = n.EVENTS.columns.index("id")
-        known = stored_keys(conn, [row[key_at] for row in rows])
-        store.upsert(conn, n.EVENTS, rows, ctx.counter)
+        known = stored_keys(conn, [row[KEY] for row in rows])
+        ctx.upsert(conn, n.EVENTS, rows)
         for row, event in zip(rows, events, strict=True):
-            if row[key_at] not in known:
+            if row[KEY] not in known:
                 marks = marks_since is None or row[DATE] >= marks_since
                 apply_event(ctx, conn, event, marks=marks)
+        if state.walk_top is None:
+            # Future-dated events are named once, when first seen (each read sees them again).
+            dated = (
+                (event_label(event) if row[KEY] not in known else None, row[DATE])
+                for row, event in zip(rows, events, strict=True)
+            )
+            state.walk_top = ctx.newest_present("activity event", dated)
+        if rows:
+            oldest = min(row[DATE] for row in rows)
+            state.walk_bottom = min(oldest, state.walk_bottom or oldest)
+            save_state(conn, state)
         ctx.progress.advance("events", len(rows))
 
     def finish(conn: Connection) -> None:
@@ -83,9 +127,26 @@ def activity_job(ctx: SyncContext, conn: Connection, *, marks_since: str | None 
         if gap:
             ctx.note("activity has a gap (last fetched over 60 days ago): walking every space")
             mark_all(conn, ctx.spaces)
+        top = state.walk_top
+        if top is not None and (state.cursor is None or top > state.cursor):
+            state.cursor = top
         ctx.complete(conn, state, reconciled=False)
+        if resumed:  # what arrived while the read was interrupted
+            ctx.pipeline.add(activity_job(ctx, conn, marks_since=marks_since, top_up=True))
 
     return FetchJob("events", fetch, write, finish)
+
+
+def event_label(event: dict[str, Any]) -> str:
+    """How a warning names an event: its object and operation, and its space."""
+    return f"'{event.get('object')} {event.get('operation')}' in space {event.get('space_id')}"
+
+
+def describe(item: Any) -> str:
+    """Why an element of the stream is not an event."""
+    if isinstance(item, n.UnreadableItem):
+        return "an event nested too deeply to read"
+    return f"expected a JSON object, got {item!r:.60}"
 
 
 def stored_keys(conn: Connection, keys: list[str]) -> set[str]:

@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 from assembla_mirror import normalize as n
 from assembla_mirror import store
 from assembla_mirror.errors import NotFoundError
+from assembla_mirror.prepare import listed_ids
 from assembla_mirror.state import get_meta, load_state
 from assembla_mirror.sync.context import SyncContext, fill_checkpoint
 from assembla_mirror.sync.pipeline import FetchJob
@@ -50,12 +51,15 @@ def ticket_comments_job(
     def write(conn: Connection, page: Any) -> None:
         rows = ctx.rows(n.TICKET_COMMENTS, page.items, lambda _item: (space_id,), page.raw)
         rows = [row for row in rows if row[1] == ticket_id]
-        seen.update(row[0] for row in rows)
-        store.upsert(conn, n.TICKET_COMMENTS, rows, ctx.counter)
+        listed = listed_ids(page.items)  # stored or skipped: they exist
+        seen.update(listed)
+        if len(listed) < len(page.items):
+            seen.add(None)  # one cannot be named: remove nothing (see finish)
+        ctx.upsert(conn, n.TICKET_COMMENTS, rows)
 
     def finish(conn: Connection) -> None:
         exists = conn.exec_driver_sql("SELECT 1 FROM tickets WHERE id = ?", (ticket_id,)).first()
-        if exists:
+        if exists and None not in seen:
             scope = {"ticket_id": ticket_id}
             store.delete_missing(conn, "ticket_comments", "id", scope, seen, ctx.counter)
         ctx.progress.advance("comments", 1)

@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 from assembla_mirror import normalize as n
 from assembla_mirror import store
 from assembla_mirror.errors import ToolNotFoundError
+from assembla_mirror.prepare import listed_ids
 from assembla_mirror.state import load_state
 from assembla_mirror.sync.context import SyncContext, space_label
 from assembla_mirror.sync.pipeline import FetchJob
@@ -59,6 +60,7 @@ def list_job(ctx: SyncContext, resource: str, space_id: str) -> FetchJob:
     path, spec, ticket_tool = LISTS[resource]
     key = f"{resource}:{space_id}"
     seen: set[Any] = set()
+    unreadable: list[int] = []  # listed records whose id cannot be read
 
     def write(conn: Connection, page: Any) -> None:
         if page is NO_TOOL:  # an empty list: what the mirror holds for it goes in finish()
@@ -67,14 +69,23 @@ def list_job(ctx: SyncContext, resource: str, space_id: str) -> FetchJob:
             return
         extra = (space_id,) if "space_id" in spec.extra else ()
         rows = ctx.rows(spec, page.items, lambda _item: extra, page.raw)
-        seen.update(row[0] for row in rows)
-        store.upsert(conn, spec, rows, ctx.counter)
+        if "space_id" in spec.columns and not extra:  # the payload names the space
+            rows = ctx.in_space(spec, rows, space_id)
+        listed = listed_ids(page.items, spec.fields[0][1])  # stored or skipped: they exist
+        seen.update(listed)
+        unreadable.append(len(page.items) - len(listed))
+        ctx.upsert(conn, spec, rows)
         if ticket_tool:
             set_ticket_tool(ctx, conn, space_id, True)
         ctx.progress.advance(key, len(rows))
 
     def finish(conn: Connection) -> None:
-        if resource != "users":  # users are shared across spaces and kept when they leave
+        if any(unreadable):
+            ctx.warn(
+                f"{resource} of space {space_label(ctx.spaces, space_id)}: a listed record has "
+                "no readable id, so none is removed this run"
+            )
+        elif resource != "users":  # users are shared across spaces and kept when they leave
             if resource == "custom_fields":
                 drop_removed_custom_fields(ctx, conn, space_id, seen)
             scope = {"space_id": space_id}

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence, Set
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+from assembla_mirror import store
 from assembla_mirror.client import AssemblaClient
 from assembla_mirror.decode import DecodedPage
 from assembla_mirror.normalize import Row, TableSpec
@@ -20,8 +21,12 @@ from assembla_mirror.store import ChangeCounter
 from assembla_mirror.sync.options import SyncOptions
 from assembla_mirror.sync.pipeline import Pipeline
 from assembla_mirror.sync.progress import Progress
+from assembla_mirror.types import format_utc
 
 MAX_WARNINGS = 1000
+#: How far past the server's present a timestamp may be and still move a cursor
+#: (clock skew between Assembla's own servers); anything later is a future date.
+FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
 @dataclass
@@ -116,11 +121,58 @@ class SyncContext:
         self.record(warnings)
         return [row for row, _ in pairs]
 
+    def upsert(self, conn: Connection, spec: TableSpec, rows: Sequence[Row]) -> store.Written:
+        """:func:`store.upsert` counted in this run, refused rows becoming warnings."""
+        return store.upsert(conn, spec, rows, self.counter, self.record)
+
+    def in_space(self, spec: TableSpec, rows: list[Row], space_id: str) -> list[Row]:
+        """The rows of ``rows`` whose ``space_id`` is ``space_id``, the list they came from.
+
+        A record listed under one space but naming another is not the other space's
+        (it may not be mirrored, or hold that number already): skipped, with a warning.
+        """
+        at = spec.columns.index("space_id")
+        kept = [row for row in rows if row[at] == space_id]
+        if len(kept) < len(rows):
+            self.record(
+                [
+                    f"skipped {spec.entity} {row[0]!r}: field 'space_id' is {row[at]!r}, "
+                    f"but it was listed in space {space_id!r}"
+                    for row in rows
+                    if row[at] != space_id
+                ]
+            )
+        return kept
+
     def record(self, warnings: list[str]) -> None:
         """Note the warnings of records a fetch worker could not prepare."""
         self.skipped_records += sum(warning.startswith("skipped ") for warning in warnings)
         for warning in warnings:
             self.warn(warning)
+
+    def newest_present(self, what: str, dated: Iterable[tuple[Any, str | None]]) -> str | None:
+        """The newest of ``dated`` ((record, UTC text) pairs) that is not in the future.
+
+        A cursor taken from a record dated after the server's present (plus
+        :data:`FUTURE_TOLERANCE`) would make later runs skip every real change
+        until that date, so such records are left out, and named in a warning
+        (unless the record is given as None: already reported).
+        """
+        now = self.client.server_clock.now()
+        limit = format_utc(now + FUTURE_TOLERANCE)
+        newest: str | None = None
+        for record, moment in dated:
+            if moment is None:
+                continue
+            if moment > limit:
+                if record is not None:
+                    self.warn(
+                        f"{what} {record} is dated {moment} UTC, after the server's present "
+                        f"({format_utc(now)} UTC); it is kept, but it does not move the cursor"
+                    )
+            elif newest is None or moment > newest:
+                newest = moment
+        return newest
 
     def due(self, state: ResourceState, interval: timedelta) -> bool:
         """Whether ``interval`` has passed since ``state`` was last brought complete."""
@@ -169,6 +221,7 @@ class SyncContext:
         if reconciled:
             state.reconciled_at = self.started
         state.walk_page = None
+        state.walk_bottom = None
         state.dirty = False
         save_state(conn, state)
 

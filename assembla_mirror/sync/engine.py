@@ -17,10 +17,13 @@ concurrently; see :mod:`assembla_mirror.sync.pipeline`):
 
 from __future__ import annotations
 
+import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -30,6 +33,8 @@ from assembla_mirror.client import AssemblaClient
 from assembla_mirror.config import ClientSettings
 from assembla_mirror.credentials import Credentials, load_credentials
 from assembla_mirror.db import open_db
+from assembla_mirror.db_errors import describe_database_error
+from assembla_mirror.db_target import database_target
 from assembla_mirror.errors import AuthError, MirrorError
 from assembla_mirror.oauth import NO_CREDENTIALS
 from assembla_mirror.offload import Decoder
@@ -50,6 +55,10 @@ from assembla_mirror.sync.pipeline import Pipeline
 from assembla_mirror.sync.progress import NullProgress, Progress
 from assembla_mirror.sync.report import SyncReport
 from assembla_mirror.types import format_utc
+
+log = logging.getLogger(__name__)
+#: Longest error text kept in ``sync_runs`` (an unexpected one may carry a statement).
+MAX_ERROR = 2000
 
 TIME_LOGS_SKIPPED = (
     "time logs skipped: they live on Assembla's legacy host, which needs "
@@ -77,14 +86,17 @@ def sync(
     if not (credentials.has_api_key or credentials.uses_bearer):
         raise AuthError(NO_CREDENTIALS)  # before creating or touching the mirror file
     progress = progress or NullProgress()
-    engine = open_db(options.db_path)
-    try:
-        with SyncLock(options.db_path):
+    target = database_target(options.db_path)
+    # The lock before the database is even opened: opening migrates, and two first
+    # syncs of a new file must not both create its tables.
+    with SyncLock(target.file):
+        engine = open_db(target)
+        try:
             return _run(
                 options, settings, credentials, progress, engine, transport, legacy_transport
             )
-    finally:
-        engine.dispose()
+        finally:
+            engine.dispose()
 
 
 def _run(
@@ -96,17 +108,19 @@ def _run(
     transport: httpx.BaseTransport | None,
     legacy_transport: httpx.BaseTransport | None,
 ) -> SyncReport:
-    with engine.connect() as conn:
+    with database_errors(options.db_path), engine.connect() as conn:
         first = get_meta(conn, "caller_id") is None
     mode = "full" if options.full else "initial" if first else "incremental"
-    run_id = start_run(engine, mode, run_options(options))
+    with database_errors(options.db_path):
+        run_id = start_run(engine, mode, run_options(options))
     started = time.monotonic()
     outcome, error = "failed", None
-    client = AssemblaClient(
-        settings, credentials, transport=transport, legacy_transport=legacy_transport
-    )
+    client: AssemblaClient | None = None
     ctx: SyncContext | None = None
     try:
+        client = AssemblaClient(
+            settings, credentials, transport=transport, legacy_transport=legacy_transport
+        )
         with client, Decoder(decode_processes(options, settings)) as decoder:
             ctx = SyncContext(
                 options=options,
@@ -126,16 +140,26 @@ def _run(
     except KeyboardInterrupt:
         outcome, error = "interrupted", "interrupted by the user"
         raise
+    except Exception as exc:
+        described = describe_database_error(exc, options.db_path)
+        if described is None:  # a bug: keep its traceback, but record what it was
+            error = f"unexpected error: {type(exc).__name__}: {exc}"[:MAX_ERROR]
+            raise
+        error = str(described)
+        raise described from None
     finally:
-        finish_run(
-            engine,
-            run_id,
-            outcome=outcome,
-            requests=client.stats.requests,
-            rows=ctx.counter.as_dict() if ctx else {},
-            warnings=ctx.warnings if ctx else [],
-            error=error,
-        )
+        try:
+            finish_run(
+                engine,
+                run_id,
+                outcome=outcome,
+                requests=client.stats.requests if client else 0,
+                rows=ctx.counter.as_dict() if ctx else {},
+                warnings=ctx.warnings if ctx else [],
+                error=error,
+            )
+        except Exception as exc:  # a full disk or a lock can refuse this too; keep the cause
+            log.warning("could not record how the run ended: %s", exc)
     return SyncReport(
         run_id=run_id,
         mode=mode,
@@ -149,6 +173,18 @@ def _run(
         warnings=ctx.warnings,
         notes=ctx.notes,
     )
+
+
+@contextmanager
+def database_errors(path: str | Path) -> Iterator[None]:
+    """Turn a database failure (a lock, a full disk) into its clear message."""
+    try:
+        yield
+    except Exception as exc:
+        described = describe_database_error(exc, path)
+        if described is None:
+            raise
+        raise described from None
 
 
 def decode_processes(options: SyncOptions, settings: ClientSettings) -> int:
@@ -171,6 +207,9 @@ def run_phases(ctx: SyncContext) -> None:
         caller = pool.submit(ctx.client.whoami)
         spaces = [item for page in ctx.client.iter_pages("/v1/spaces") for item in page.items]
         me = caller.result()
+    # From here on "now" is the server's: cursors, windows and due dates come from its
+    # clock, so a wrong clock on this machine cannot make a run skip changes.
+    ctx.started = ctx.client.server_clock.now()
     with engine.begin() as conn:
         ctx.caller_id = account.check_caller(conn, me, ctx.counter)
         account.write_spaces(ctx, conn, spaces)

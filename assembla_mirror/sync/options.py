@@ -54,7 +54,8 @@ def parse_only(values: tuple[str, ...] | list[str]) -> frozenset[str] | None:
 class SyncOptions:
     """Options of one sync run. The defaults are what ``mirror sync`` does."""
 
-    db_path: Path = Path("assembla.db")
+    #: The mirror's database: a file path (taken literally) or a ``sqlite:///`` URL.
+    db_path: str | Path = Path("assembla.db")
     #: Spaces to sync (name, wiki_name or id); empty means every space of the caller.
     spaces: tuple[str, ...] = ()
     #: Resources to sync; None means all (comments only when enabled).

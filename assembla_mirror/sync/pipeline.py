@@ -116,9 +116,8 @@ class Pipeline:
         with ThreadPoolExecutor(self.workers, thread_name_prefix="mirror-fetch") as executor:
             try:
                 self._start_jobs(executor)
-                waiting: Message | None = None
                 while self._running:
-                    failure, waiting = self._write_batch(waiting or self._results.get())
+                    failure = self._write_batch(self._results.get())
                     if failure is not None:
                         raise failure
                     self._start_jobs(executor)
@@ -130,34 +129,36 @@ class Pipeline:
         if error is not None:
             raise error
 
-    def _write_batch(self, first: Message) -> tuple[BaseException | None, Message | None]:
-        """Write ``first`` and up to ``batch_pages - 1`` messages already waiting, in one
-        transaction; return a failed fetch's error, and the message that did not fit.
+    def _write_batch(self, message: Message) -> BaseException | None:
+        """Write ``message`` and up to ``batch_pages - 1`` messages already waiting, in one
+        transaction; return a failed fetch's error.
 
         Every page write carries its own sync state, so a transaction of several
         pages is as consistent as a transaction of one, and much cheaper: SQLite
         writes a dirty index page once per commit however many rows changed it.
         A failed fetch ends the batch, which is committed before the error is raised.
+        No message is taken from the queue that the batch does not write: should
+        the commit fail (a full disk), a job's "done" taken ahead would be lost,
+        and waiting for it would never end.
         """
-        message: Message | None = first
         with self.engine.begin() as conn:
-            for _ in range(self.batch_pages):
-                if message is None:
-                    break
+            for written in range(1, self.batch_pages + 1):
                 kind, job, payload = message
                 if kind == "page":
                     job.write(conn, payload)
                 else:
                     self._running -= 1
-                    if payload is not None:
-                        return payload, None
+                    if isinstance(payload, BaseException):
+                        return payload
                     if job.finish is not None:
                         job.finish(conn)
+                if written == self.batch_pages:
+                    break
                 try:
                     message = self._results.get_nowait()
                 except queue.Empty:
-                    message = None
-        return None, message
+                    break
+        return None
 
     def _start_jobs(self, executor: ThreadPoolExecutor) -> None:
         while self._pending and self._running < self.workers and not self.cancelled:

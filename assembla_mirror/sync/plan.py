@@ -25,11 +25,11 @@ from assembla_mirror.client import AssemblaClient
 from assembla_mirror.config import ClientSettings, RateLimit
 from assembla_mirror.credentials import Credentials, load_credentials
 from assembla_mirror.db import current_revision, head_revision, open_db, open_readonly
-from assembla_mirror.errors import ToolNotFoundError
+from assembla_mirror.errors import DataError, ToolNotFoundError
 from assembla_mirror.normalize import event_digest, event_row
 from assembla_mirror.state import ACCOUNT, load_state
 from assembla_mirror.sync import account, comments, config, tickets
-from assembla_mirror.sync.activity import stored_keys
+from assembla_mirror.sync.activity import read_params, stored_keys
 from assembla_mirror.sync.context import SpaceInfo, SyncContext
 from assembla_mirror.sync.options import SyncOptions
 from assembla_mirror.sync.pipeline import Pipeline
@@ -79,19 +79,33 @@ def pages(rows: int) -> int:
 
 
 @contextmanager
-def planning_engine(path: Path) -> Iterator[Engine]:
-    """A read-only view of the mirror, or an empty mirror in a temporary file."""
-    if path.is_file():
-        engine = open_readonly(path)
-        if current_revision(engine) == head_revision():
-            yield engine
+def planning_engine(path: str | Path) -> Iterator[Engine]:
+    """A read-only view of the mirror, or an empty mirror in a temporary file.
+
+    ``path`` is what ``--db`` names (a path or a ``sqlite:///`` URL). What a sync
+    would refuse is refused here too (a directory or device, another
+    application's database, a newer mirror); a mirror behind head, or no file
+    at all, is planned as an empty one. A mirror in a read-only location is read
+    as it is (see :func:`~assembla_mirror.db.open_readonly`).
+    """
+    # Imported here, not at the top: this function is maintained with assembla_mirror.db.
+    from assembla_mirror.db import database_target
+
+    target = database_target(path)
+    if target.file.exists():
+        engine = open_readonly(target)
+        try:
+            if current_revision(engine) == head_revision():
+                yield engine
+                return
+        finally:
             engine.dispose()
-            return
-        engine.dispose()
     with tempfile.TemporaryDirectory() as scratch:
         engine = open_db(Path(scratch) / "plan.db")
-        yield engine
-        engine.dispose()
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
 
 def plan_sync(
@@ -119,6 +133,7 @@ def plan_sync(
 
 def _plan(ctx: SyncContext, conn: Connection, plan: SyncPlan) -> None:
     me = ctx.client.whoami()
+    ctx.started = ctx.client.server_clock.now()  # as a sync does: the server's present
     ctx.caller_id = str(me.get("id"))
     listed = [item for page in ctx.client.iter_pages("/v1/spaces") for item in page.items]
     plan.items.append(PlanItem("(account)", "caller and spaces", "always", 2))
@@ -154,8 +169,7 @@ def _plan(ctx: SyncContext, conn: Connection, plan: SyncPlan) -> None:
 
 def _activity(ctx: SyncContext, conn: Connection, plan: SyncPlan) -> set[str]:
     """Spaces with events the mirror has not seen (fetched, not stored)."""
-    latest = conn.exec_driver_sql("SELECT max(date) FROM events").scalar_one_or_none()
-    params = {"from": latest[:16]} if latest else {}
+    params, _resumed = read_params(ctx, load_state(conn, "events", ACCOUNT))
     count, new_keys, dirty = 0, [], set()
     events = []
     for page in ctx.client.iter_pages("/v1/activity", params):
@@ -165,8 +179,11 @@ def _activity(ctx: SyncContext, conn: Connection, plan: SyncPlan) -> set[str]:
                 events.append(item)
     occurrences: dict[str, int] = {}
     for event in events:
-        digest = event_digest(event)
-        key = event_row(event, occurrences.get(digest, 0), digest)[-4]
+        try:
+            digest = event_digest(event)
+            key = event_row(event, occurrences.get(digest, 0), digest)[-4]
+        except DataError:
+            continue  # a sync skips it too (with a warning)
         occurrences[digest] = occurrences.get(digest, 0) + 1
         new_keys.append((key, event))
     stored = stored_keys(conn, [key for key, _ in new_keys])

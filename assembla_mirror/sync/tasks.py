@@ -17,7 +17,8 @@ of them on the first fill and on reconciliation.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
@@ -26,10 +27,11 @@ from assembla_mirror import normalize as n
 from assembla_mirror import store
 from assembla_mirror.decode import DecodedPage
 from assembla_mirror.errors import NotFoundError
+from assembla_mirror.prepare import listed_ids
 from assembla_mirror.state import ACCOUNT, ResourceState, load_state, save_state
 from assembla_mirror.sync.context import SyncContext, fill_checkpoint, space_label
 from assembla_mirror.sync.pipeline import FetchJob
-from assembla_mirror.sync.tickets import EPOCH, shift
+from assembla_mirror.sync.tickets import EPOCH, deletion_allowance, shift
 
 SPACE_ID = n.TASKS.columns.index("space_id")
 USER_ID = n.TASKS.columns.index("user_id")
@@ -105,14 +107,20 @@ def walk_job(
             "/v1/tasks", params, "tasks", None, start_page=start_page, bound=bound
         )
 
+    if not resumed:
+        state.walk_top = None  # fixed by this walk's newest task
+
     def write(conn: Connection, decoded: DecodedPage) -> None:
         page = decoded.prepared
         ctx.record(page.warnings)
-        rows = [row for row in page.rows if row[SPACE_ID] in space_states]
-        seen.update(row[0] for row in rows)
-        written = store.upsert(conn, n.TASKS, rows, ctx.counter).rows
-        if page.number == 1 and rows and not resumed:
-            state.walk_top = max(row[UPDATED_AT] or EPOCH for row in rows)
+        rows = in_spaces(ctx, page.rows, space_states)
+        seen.update(page.listed)
+        written = ctx.upsert(conn, n.TASKS, rows).rows
+        if state.walk_top is None and not resumed:
+            changed = {row[0] for row in written}
+            state.walk_top = ctx.newest_present(
+                "task", ((row[0] if row[0] in changed else None, row[UPDATED_AT]) for row in rows)
+            )
         state.walk_page = page.number + 1
         save_state(conn, state)
         queue_time_logs(ctx, [row[0] for row in written if row[USER_ID] == ctx.caller_id])
@@ -137,41 +145,80 @@ def walk_job(
     return FetchJob(key, fetch, write, finish)
 
 
+def in_spaces(ctx: SyncContext, rows: list[n.Row], space_ids: Collection[str]) -> list[n.Row]:
+    """The tasks of ``rows`` in the spaces asked for (``spaces[]``); others are warned about."""
+    kept = [row for row in rows if row[SPACE_ID] in space_ids]
+    if len(kept) < len(rows):
+        ctx.record(
+            [
+                f"skipped task {row[0]!r}: field 'space_id' is {row[SPACE_ID]!r}, a space "
+                "that was not asked for"
+                for row in rows
+                if row[SPACE_ID] not in space_ids
+            ]
+        )
+    return kept
+
+
 def verify_job(
     ctx: SyncContext, conn: Connection, space_id: str, missing: list[Any], users: list[str]
 ) -> FetchJob:
-    """Re-query unseen tasks day by day; delete those that really are gone."""
-    days: dict[str, list[int]] = {}
-    undated: list[int] = []
-    for part in store.chunks(missing):
-        marks = ",".join("?" * len(part))
-        for task_id, begin_at in conn.exec_driver_sql(
-            f"SELECT id, begin_at FROM tasks WHERE id IN ({marks})", tuple(part)
-        ):
-            if begin_at:
-                days.setdefault(begin_at[:10], []).append(task_id)
-            else:
-                undated.append(task_id)
+    """Re-query unseen tasks by when they began; delete those that really are gone.
+
+    A batch check asks for each day; past :func:`tickets.deletion_allowance`,
+    each task is asked for by the minute it began instead. An answer repeating
+    a task cannot be true and deletes nothing.
+    """
+    began = dict(store.stored_values(conn, n.TASKS, missing, "begin_at"))
+    stored = store.count_rows(conn, "tasks", {"space_id": space_id})
+    one_by_one = len(missing) > deletion_allowance(stored)
+    windows = sorted({window(moment, one_by_one) for moment in began.values() if moment})
     found: set[int] = set()
+    trouble: list[str] = []
 
     def fetch() -> Iterator[Any]:
-        for day in sorted(days):
-            params: dict[str, Any] = {"from": day, "to": day, "spaces[]": [space_id]}
+        for since, until in windows:
+            params: dict[str, Any] = {"from": since, "to": until, "spaces[]": [space_id]}
             if users:
                 params["users[]"] = users
-            yield from ctx.client.iter_pages("/v1/tasks", params)
+            listed: set[Any] = set()
+            for page in ctx.client.iter_pages("/v1/tasks", params):
+                ids = listed_ids(page.items)
+                if len(ids) < len(page.items):
+                    trouble.append(f"a task whose id cannot be read for {since}")
+                    return
+                if len(set(ids)) < len(ids) or listed & set(ids):
+                    trouble.append(f"task {ids[0]!r} more than once for {since}")
+                    return
+                listed.update(ids)
+                yield page
 
     def write(conn: Connection, page: Any) -> None:
-        items = [item for item in page.items if isinstance(item, dict)]
-        rows = [row for row in ctx.rows(n.TASKS, items) if row[SPACE_ID] == space_id]
-        found.update(row[0] for row in rows)
-        store.upsert(conn, n.TASKS, rows, ctx.counter)
+        rows = ctx.rows(n.TASKS, page.items, None, page.raw)
+        found.update(listed_ids(page.items))  # stored or skipped: they exist
+        ctx.upsert(conn, n.TASKS, [row for row in rows if row[SPACE_ID] == space_id])
 
     def finish(conn: Connection) -> None:
         gone = [task_id for task_id in missing if task_id not in found]
+        if trouble:
+            ctx.warn(
+                f"not deleting {len(gone):,} of {stored:,} tasks of space "
+                f"{space_label(ctx.spaces, space_id)}: the check of tasks missing from the walk "
+                f"listed {trouble[0]}, which cannot be true; the next reconciliation checks again"
+            )
+            return
         store.delete_keys(conn, "tasks", "id", gone, ctx.counter)
 
     return FetchJob(f"verify-tasks:{space_id}", fetch, write, finish)
+
+
+def window(begin_at: str, narrow: bool) -> tuple[str, str]:
+    """``from``/``to`` finding a task that began at ``begin_at`` (UTC text): its day, or
+    with ``narrow`` its minute (``to`` a minute on, whether the server reads it inclusive)."""
+    if not narrow:
+        return begin_at[:10], begin_at[:10]
+    minute = datetime.strptime(begin_at[:16], "%Y-%m-%d %H:%M")
+    return begin_at[:16], (minute + timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M")
 
 
 # --- time logs --------------------------------------------------------------------
@@ -204,9 +251,11 @@ def time_log_job(ctx: SyncContext, task_id: int, on_done: Any = None) -> FetchJo
         if conn.exec_driver_sql("SELECT 1 FROM tasks WHERE id = ?", (task_id,)).first() is None:
             return
         rows = [row for row in ctx.rows(n.TIME_LOGS, logs) if row[1] == task_id]
-        seen.update(row[0] for row in rows)
-        store.upsert(conn, n.TIME_LOGS, rows, ctx.counter)
-        store.delete_missing(conn, "time_logs", "id", {"task_id": task_id}, seen, ctx.counter)
+        listed = listed_ids(logs)  # stored or skipped: they exist
+        seen.update(listed)
+        ctx.upsert(conn, n.TIME_LOGS, rows)
+        if len(listed) == len(logs):  # else one cannot be named: remove nothing
+            store.delete_missing(conn, "time_logs", "id", {"task_id": task_id}, seen, ctx.counter)
 
     def finish(conn: Connection) -> None:
         ctx.progress.advance("time_logs", 1)

@@ -9,8 +9,12 @@ the front of the list, behind the walk) are fetched by the next one.
 * First run / reconciliation: every page; afterwards tickets the mirror holds
   but the walk did not see are checked with one ``number[]`` request per 100
   before being deleted (a deletion during the walk shifts pages, which can hide
-  a live ticket from a single pass).
-* Incremental: pages until one reaches past ``cursor - overlap``.
+  a live ticket from a single pass). An answer that cannot be a true one
+  (repeated tickets, tickets not asked for) deletes nothing, and deleting more
+  than a small share of a space (:func:`deletion_allowance`) takes one request
+  per ticket, each answering 404 for a ticket that is really gone.
+* Incremental: pages until one reaches past ``cursor - overlap``. The cursor
+  is the newest ``updated_at`` the walk saw that is not in the future.
 * Interrupted walks resume one page before where they stopped, then catch up
   from the top, so no finished page is fetched twice more than that.
 
@@ -19,6 +23,7 @@ Each page's rows and the walk checkpoint are committed together.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,8 +32,8 @@ from sqlalchemy import Connection
 
 from assembla_mirror import normalize as n
 from assembla_mirror import store
-from assembla_mirror.errors import ToolNotFoundError
-from assembla_mirror.prepare import Prepared, prepare_tickets, unknown_statuses
+from assembla_mirror.errors import NotFoundError, ToolNotFoundError
+from assembla_mirror.prepare import Prepared, listed_ids, prepare_tickets, unknown_statuses
 from assembla_mirror.state import ResourceState, load_state, save_state
 from assembla_mirror.sync import comments
 from assembla_mirror.sync.config import NO_TOOL, set_ticket_tool
@@ -103,6 +108,9 @@ def walk_job(
         except ToolNotFoundError:
             yield NO_TOOL
 
+    if not resumed:
+        state.walk_top = None  # fixed by this walk's newest ticket
+
     def write(conn: Connection, decoded: Any) -> None:
         if decoded is NO_TOOL:
             set_ticket_tool(ctx, conn, space_id, False)
@@ -110,9 +118,13 @@ def walk_job(
         set_ticket_tool(ctx, conn, space_id, True)
         page = decoded.prepared
         written = store_tickets(ctx, conn, space_id, page, statuses)
-        seen.update(row[0] for row in page.rows)
-        if page.number == start_page and start_page == 1 and page.rows and not resumed:
-            state.walk_top = max(row[UPDATED_AT] or EPOCH for row in page.rows)
+        seen.update(page.listed)
+        if state.walk_top is None and not resumed:
+            changed = {row[0] for row in written}
+            state.walk_top = ctx.newest_present(
+                "ticket",
+                ((row[0] if row[0] in changed else None, row[UPDATED_AT]) for row in page.rows),
+            )
         state.walk_page = page.number + 1
         save_state(conn, state)
         if with_comments:
@@ -142,9 +154,11 @@ def walk_job(
 def store_tickets(
     ctx: SyncContext, conn: Connection, space_id: str, page: Prepared, statuses: set[str]
 ) -> list[n.Row]:
-    """Upsert a prepared page of tickets and their custom field values; return those written."""
+    """Upsert a prepared page of the tickets of ``space_id`` and their custom field values;
+    return those written (a ticket naming another space is skipped with a warning)."""
     ctx.record(page.warnings)
-    written = write_ticket_page(conn, page, ctx.counter)
+    page.rows = ctx.in_space(n.TICKETS, page.rows, space_id)
+    written = write_ticket_page(conn, page, ctx.counter, ctx.record)
     if page.unknown_field:
         ctx.stale[space_id].add("custom_fields")
     if unknown_statuses(page, statuses):
@@ -153,10 +167,16 @@ def store_tickets(
 
 
 def write_ticket_page(
-    conn: Connection, page: Prepared, counter: store.ChangeCounter
+    conn: Connection,
+    page: Prepared,
+    counter: store.ChangeCounter,
+    rejected: store.Rejected | None = None,
 ) -> list[n.Row]:
-    """Upsert a page's tickets and the custom field values of those written; return those."""
-    written = store.upsert(conn, n.TICKETS, page.rows, counter)
+    """Upsert a page's tickets and the custom field values of those written; return those.
+
+    ``rejected`` receives the warnings of tickets the database refused (a constraint).
+    """
+    written = store.upsert(conn, n.TICKETS, page.rows, counter, rejected)
     ids = [row[0] for row in written.rows]
     values = [value for ticket_id in ids for value in page.values.get(ticket_id, ())]
     store.replace_ticket_custom_fields(conn, ids, values, counter, written.inserted)
@@ -176,6 +196,31 @@ def ticket_numbers(conn: Connection, ticket_ids: list[Any]) -> dict[int, int]:
     return numbers
 
 
+def deletion_allowance(stored: int) -> int:
+    """How many of a space's ``stored`` rows a reconciliation deletes on a batch check alone.
+
+    Beyond it (a tenth of the space, at least 10) each deletion is confirmed on
+    its own: a wrong answer must never empty a mirror.
+    """
+    return max(10, stored // 10)
+
+
+def inconsistent(items: list[Any], asked: list[int]) -> str | None:
+    """Why a ``number[]`` answer cannot be relied on (repeats, tickets not asked for, one
+    whose number cannot be read), if so."""
+    records = [item for item in items if isinstance(item, dict)]
+    if len(records) < len(items) or len(listed_ids(records, name="number")) < len(records):
+        return "a ticket whose number cannot be read"
+    ids = Counter(item.get("id") for item in records)
+    repeated = [ticket_id for ticket_id, copies in ids.items() if copies > 1]
+    if repeated:
+        return f"{ids[repeated[0]]} copies of ticket {repeated[0]!r}"
+    wanted = set(asked)
+    if any(item.get("number") not in wanted for item in records):
+        return "tickets that were not asked for"
+    return None
+
+
 def verify_job(
     ctx: SyncContext, conn: Connection, space_id: str, missing: dict[int, int]
 ) -> FetchJob:
@@ -183,29 +228,49 @@ def verify_job(
 
     ``number[]`` returns exactly the listed tickets that still exist: those were
     hidden from the walk by a page shift and are stored; the rest are deleted.
+    Past :func:`deletion_allowance`, each ticket is asked for on its own instead.
     """
     key = f"verify-tickets:{space_id}"
-    found: set[int] = set()
+    alive: set[int] = set()  # numbers the server answered for: those tickets exist
     numbers = sorted(missing.values())
-
+    stored = store.count_rows(conn, "tickets", {"space_id": space_id})
+    one_by_one = len(missing) > deletion_allowance(stored)
+    trouble: list[str] = []
     field_ids = dict(ctx.field_ids(conn, space_id))
     statuses = set(ctx.status_names(conn, space_id))
+    path = f"/v1/spaces/{space_id}/tickets"
 
     def fetch() -> Iterator[Any]:
+        if one_by_one:
+            for number in numbers:
+                try:
+                    item, text = ctx.client.get_object(f"{path}/{number}")
+                except NotFoundError:
+                    continue  # really gone
+                yield prepare_tickets(number, [item], field_ids, [text])
+            return
         for start in range(0, len(numbers), VERIFY_BATCH):
             batch = numbers[start : start + VERIFY_BATCH]
-            body = ctx.client.get_page(f"/v1/spaces/{space_id}/tickets", {"number[]": batch})
-            raw = body.raw or [""] * len(body.items)
-            mine = [i for i, item in enumerate(body.items) if item.get("space_id") == space_id]
-            items, texts = [body.items[i] for i in mine], [raw[i] for i in mine]
-            yield prepare_tickets(start, items, field_ids, texts)
+            body = ctx.client.get_page(path, {"number[]": batch})
+            problem = inconsistent(body.items, batch)
+            if problem:
+                trouble.append(problem)
+                return
+            yield prepare_tickets(start, body.items, field_ids, body.raw)
 
     def write(conn: Connection, page: Prepared) -> None:
-        found.update(row[0] for row in page.rows)
         store_tickets(ctx, conn, space_id, page, statuses)
+        alive.update(page.numbers)  # stored or not (a bad value), they exist: keep them
 
     def finish(conn: Connection) -> None:
-        gone = [ticket_id for ticket_id in missing if ticket_id not in found]
+        gone = [ticket_id for ticket_id, number in missing.items() if number not in alive]
+        if trouble:
+            ctx.warn(
+                f"not deleting {len(gone):,} of {stored:,} tickets of space "
+                f"{space_label(ctx.spaces, space_id)}: the check of tickets missing from the "
+                f"walk answered {trouble[0]}, which cannot be true; the next run checks again"
+            )
+            return
         store.delete_keys(conn, "tickets", "id", gone, ctx.counter)
         state = load_state(conn, "tickets", space_id)
         state.reconciled_at = ctx.started
