@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assembla_mirror.config import ClientSettings
-from assembla_mirror.credentials import Credentials
-from assembla_mirror.db import open_db
+from assembla_mirror.api.credentials import Credentials
+from assembla_mirror.api.settings import ClientSettings
 from assembla_mirror.errors import ConfigError
 from assembla_mirror.simulator import Scale, Simulator, World
-from assembla_mirror.state import get_meta, set_meta
+from assembla_mirror.store.database import open_db
+from assembla_mirror.store.runs import get_meta, set_meta
 from assembla_mirror.sync import SyncOptions, SyncReport, sync
 from assembla_mirror.sync.progress import Progress
 

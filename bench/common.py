@@ -7,8 +7,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from assembla_mirror.config import ClientSettings, RateLimit
-from assembla_mirror.credentials import Credentials
+from assembla_mirror.api.credentials import Credentials
+from assembla_mirror.api.settings import ClientSettings, RateLimit
 from assembla_mirror.simulator import Simulator
 from assembla_mirror.sync import SyncOptions, SyncReport, sync
 from assembla_mirror.sync.engine import ENTITY_TABLES

@@ -27,12 +27,12 @@ from pathlib import Path
 
 import httpx
 
-from assembla_mirror import store
-from assembla_mirror.client import AssemblaClient
-from assembla_mirror.db import open_db
+from assembla_mirror.api.client import AssemblaClient
 from assembla_mirror.errors import ToolNotFoundError
-from assembla_mirror.offload import Decoder
-from assembla_mirror.prepare import Prepared
+from assembla_mirror.pages.offload import Decoder
+from assembla_mirror.pages.prepare import Prepared
+from assembla_mirror.store import writes as store
+from assembla_mirror.store.database import open_db
 from assembla_mirror.sync import SyncOptions, parse_only, sync
 from assembla_mirror.sync.tickets import WALK_PARAMS, write_ticket_page
 from bench.simulator import RunningSimulator, simulator_process

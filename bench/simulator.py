@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from assembla_mirror.config import ClientSettings, RateLimit
-from assembla_mirror.credentials import Credentials
+from assembla_mirror.api.credentials import Credentials
+from assembla_mirror.api.settings import ClientSettings, RateLimit
 
 
 @dataclass(frozen=True)

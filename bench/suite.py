@@ -29,7 +29,7 @@ from pathlib import Path
 
 import httpx
 
-from assembla_mirror.config import RateLimit
+from assembla_mirror.api.settings import RateLimit
 from assembla_mirror.simulator import Scale, Simulator, World
 from assembla_mirror.simulator.truth import Truth
 from bench.common import run, settings_for
@@ -142,7 +142,7 @@ def replay_one_by_one(
 REPORT_PEAK = """
 import atexit, sys
 from assembla_mirror.cli import main
-from assembla_mirror.offload import Decoder
+from assembla_mirror.pages.offload import Decoder
 close = Decoder.close
 def close_and_report(self):
     close(self)

@@ -1,7 +1,7 @@
 """Alembic environment for the mirror's SQLite schema.
 
 The application passes its open connection in ``config.attributes["connection"]``
-(see :func:`assembla_mirror.db.migrate`). From the command line the database is
+(see :func:`assembla_mirror.store.database.migrate`). From the command line the database is
 ``-x db=PATH``, else ``$ASSEMBLA_MIRROR_DB``, else ``assembla.db``; never a URL
 in ``alembic.ini``.
 """
@@ -15,8 +15,8 @@ from typing import Any
 from alembic import context
 from sqlalchemy import Connection
 
-from assembla_mirror.db import create_sqlite_engine, set_foreign_keys
-from assembla_mirror.models import Base
+from assembla_mirror.model.tables import Base
+from assembla_mirror.store.database import create_sqlite_engine, set_foreign_keys
 
 config = context.config
 target_metadata = Base.metadata
@@ -36,9 +36,9 @@ def run_with(connection: Connection) -> None:
         render_as_batch=True,
         include_name=include_name,
         compare_type=True,
-        # Our engines emit real BEGINs (see assembla_mirror.db), so DDL is transactional.
+        # Our engines emit real BEGINs (see store.database), so DDL is transactional.
         transactional_ddl=True,
-        user_module_prefix="assembla_mirror.types.",
+        user_module_prefix="assembla_mirror.model.columns.",
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -58,7 +58,7 @@ else:
         fileConfig(config.config_file_name, disable_existing_loggers=False)
     engine = create_sqlite_engine(database_path())
     with engine.connect() as conn:
-        # As in assembla_mirror.db.migrate: table rebuilds must not cascade.
+        # As in assembla_mirror.store.database.migrate: table rebuilds must not cascade.
         set_foreign_keys(conn, enabled=False)
         run_with(conn)
         conn.commit()

@@ -1,6 +1,6 @@
 """Expected mirror rows built from the simulator's typed truth.
 
-Written independently of :mod:`assembla_mirror.normalize`: the truth holds
+Written independently of :mod:`assembla_mirror.model.convert`: the truth holds
 Python values (aware datetimes, Decimals, dicts) that never went through JSON,
 so a test comparing the mirror with these rows checks the whole chain
 (rendering with offsets, HTTP, parsing, normalizing, storing).

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assembla_mirror.config import ClientSettings
-from assembla_mirror.credentials import Credentials
+from assembla_mirror.api.credentials import Credentials
+from assembla_mirror.api.settings import ClientSettings
 from assembla_mirror.simulator import Simulator
 from assembla_mirror.sync import SyncOptions, SyncReport, sync
 

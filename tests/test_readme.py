@@ -16,11 +16,11 @@ from pathlib import Path
 
 import click
 import pytest
-from support import run_sync
 
 from assembla_mirror.cli import cli
 from assembla_mirror.demo import DEMO_SEED
 from assembla_mirror.simulator import Scale, Simulator, World
+from tests.support import run_sync
 
 REPO = Path(__file__).resolve().parent.parent
 README = (REPO / "README.md").read_text("utf-8")

@@ -16,10 +16,9 @@ from typing import Any
 
 import click
 
-from assembla_mirror.cli.base import api_options, cli
-from assembla_mirror.client import AssemblaClient, Page, RawResponse
-from assembla_mirror.config import ClientSettings
-from assembla_mirror.credentials import (
+from assembla_mirror.api.auth import authorization_url, exchange_pin
+from assembla_mirror.api.client import AssemblaClient, Page, RawResponse
+from assembla_mirror.api.credentials import (
     ENV_VARS,
     GROUPS,
     MASK,
@@ -29,9 +28,10 @@ from assembla_mirror.credentials import (
     read_credentials_file,
     save_credentials,
 )
+from assembla_mirror.api.settings import ClientSettings
+from assembla_mirror.cli.base import api_options, cli
 from assembla_mirror.errors import AuthError
-from assembla_mirror.normalize import UnreadableItem
-from assembla_mirror.oauth import authorization_url, exchange_pin
+from assembla_mirror.model.convert import UnreadableItem
 
 API_ACCESS_FIELDS = GROUPS[0]  # key pair and tokens: a new login replaces all of them
 

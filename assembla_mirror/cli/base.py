@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from assembla_mirror import __version__
-from assembla_mirror.config import DEFAULT_DB_PATH, ClientSettings
+from assembla_mirror.api.settings import DEFAULT_DB_PATH, ClientSettings
 from assembla_mirror.errors import ConfigError, MirrorError
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -11,8 +11,8 @@ from types import FrameType
 
 import click
 
+from assembla_mirror.api.settings import parse_rate_limit
 from assembla_mirror.cli.base import cli
-from assembla_mirror.config import parse_rate_limit
 from assembla_mirror.errors import ConfigError
 from assembla_mirror.simulator import FaultConfig, Scale, Simulator, World
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from assembla_mirror.api.settings import ClientSettings
 from assembla_mirror.cli.base import api_options, cli, db_option, quiet_option
 from assembla_mirror.cli.progress import (
     PlainProgress,
@@ -20,10 +21,9 @@ from assembla_mirror.cli.progress import (
     wrap_note,
 )
 from assembla_mirror.cli.render import table
-from assembla_mirror.config import ClientSettings
-from assembla_mirror.db import current_revision, database_target, head_revision, open_db
 from assembla_mirror.demo import run_demo
-from assembla_mirror.status import mirror_status
+from assembla_mirror.read.status import mirror_status
+from assembla_mirror.store.database import current_revision, database_target, head_revision, open_db
 from assembla_mirror.sync import SyncOptions, SyncReport, parse_only, sync
 from assembla_mirror.sync.plan import SyncPlan, plan_sync
 from assembla_mirror.sync.progress import NullProgress, Progress

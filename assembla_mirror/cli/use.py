@@ -1,7 +1,7 @@
 """``mirror report``, ``mirror search`` and ``mirror datasette``: the mirror in use.
 
-Each command parses its options, calls :mod:`assembla_mirror.reports`,
-:mod:`assembla_mirror.search` or :mod:`assembla_mirror.datasette`, and renders
+Each command parses its options, calls :mod:`assembla_mirror.read.reports`,
+:mod:`assembla_mirror.store.search` or :mod:`assembla_mirror.read.datasette`, and renders
 the rows as an aligned table (the default), CSV or JSON.
 """
 
@@ -16,17 +16,17 @@ from typing import Any, TypeVar
 
 import click
 
-from assembla_mirror.charts import check_chart_path, write_chart
 from assembla_mirror.cli.base import cli, db_option
 from assembla_mirror.cli.render import table
-from assembla_mirror.datasette import serve, write_metadata
-from assembla_mirror.datasette.serve import datasette_cli
-from assembla_mirror.reports import HOURS_BY, TICKETS_BY, Report, connect, resolve_spaces
-from assembla_mirror.reports import activity as activity_report
-from assembla_mirror.reports import hours as hours_report
-from assembla_mirror.reports import tickets as tickets_report
-from assembla_mirror.reports.activity import today_in, zone
-from assembla_mirror.search import query_words, search_tickets
+from assembla_mirror.read.charts import check_chart_path, write_chart
+from assembla_mirror.read.datasette import serve, write_metadata
+from assembla_mirror.read.datasette.serve import datasette_cli
+from assembla_mirror.read.reports import HOURS_BY, TICKETS_BY, Report, connect, resolve_spaces
+from assembla_mirror.read.reports import activity as activity_report
+from assembla_mirror.read.reports import hours as hours_report
+from assembla_mirror.read.reports import tickets as tickets_report
+from assembla_mirror.read.reports.activity import today_in, zone
+from assembla_mirror.store.search import query_words, search_tickets
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -6,11 +6,12 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from assembla_mirror import normalize as n
-from assembla_mirror import store
 from assembla_mirror.errors import ConfigError, DataError
-from assembla_mirror.prepare import listed_ids
-from assembla_mirror.state import delete_states, get_meta, set_meta
+from assembla_mirror.model import convert as n
+from assembla_mirror.pages.prepare import listed_ids
+from assembla_mirror.store import writes as store
+from assembla_mirror.store.checkpoints import delete_states
+from assembla_mirror.store.runs import get_meta, set_meta
 from assembla_mirror.sync.config import caller_owns
 from assembla_mirror.sync.context import SpaceInfo, SyncContext
 

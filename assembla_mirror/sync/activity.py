@@ -31,12 +31,18 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from assembla_mirror import normalize as n
-from assembla_mirror import store
-from assembla_mirror.state import ACCOUNT, ResourceState, load_state, mark_dirty, save_state
+from assembla_mirror.model import convert as n
+from assembla_mirror.model.columns import UTC_FORMAT
+from assembla_mirror.store import writes as store
+from assembla_mirror.store.checkpoints import (
+    ACCOUNT,
+    ResourceState,
+    load_state,
+    mark_dirty,
+    save_state,
+)
 from assembla_mirror.sync.context import SyncContext
 from assembla_mirror.sync.pipeline import FetchJob
-from assembla_mirror.types import UTC_FORMAT
 
 WINDOW = timedelta(days=60)
 DATE = n.EVENTS.columns.index("date")

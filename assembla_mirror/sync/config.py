@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from assembla_mirror import normalize as n
-from assembla_mirror import store
 from assembla_mirror.errors import ToolNotFoundError
-from assembla_mirror.prepare import listed_ids
-from assembla_mirror.state import load_state
+from assembla_mirror.model import convert as n
+from assembla_mirror.pages.prepare import listed_ids
+from assembla_mirror.store import writes as store
+from assembla_mirror.store.checkpoints import load_state
 from assembla_mirror.sync.context import SyncContext, space_label
 from assembla_mirror.sync.pipeline import FetchJob
 

@@ -10,18 +10,18 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from assembla_mirror import store
-from assembla_mirror.client import AssemblaClient
-from assembla_mirror.decode import DecodedPage
-from assembla_mirror.normalize import Row, TableSpec
-from assembla_mirror.offload import Decoder
-from assembla_mirror.prepare import Prepared, normalize_items
-from assembla_mirror.state import ResourceState, load_state, save_state, utc_now
-from assembla_mirror.store import ChangeCounter
+from assembla_mirror.api.client import AssemblaClient
+from assembla_mirror.model.columns import format_utc
+from assembla_mirror.model.convert import Row, TableSpec
+from assembla_mirror.pages.decode import DecodedPage
+from assembla_mirror.pages.offload import Decoder
+from assembla_mirror.pages.prepare import Prepared, normalize_items
+from assembla_mirror.store import writes as store
+from assembla_mirror.store.checkpoints import ResourceState, load_state, save_state, utc_now
+from assembla_mirror.store.writes import ChangeCounter
 from assembla_mirror.sync.options import SyncOptions
 from assembla_mirror.sync.pipeline import Pipeline
 from assembla_mirror.sync.progress import Progress
-from assembla_mirror.types import format_utc
 
 MAX_WARNINGS = 1000
 #: How far past the server's present a timestamp may be and still move a cursor
@@ -89,7 +89,7 @@ class SyncContext:
         start_page: int = 1,
         bound: str | None = None,
     ) -> Iterator[DecodedPage]:
-        """The numbered pages of a ticket or task list (see :mod:`assembla_mirror.decode`).
+        """The numbered pages of a ticket or task list (see :mod:`assembla_mirror.pages.decode`).
 
         Decoding runs in :attr:`decoder`'s worker processes when it has them. The
         final page is empty when it brought nothing new. With a ``bound`` (UTC

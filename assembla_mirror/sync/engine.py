@@ -29,32 +29,25 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine
 
-from assembla_mirror.client import AssemblaClient
-from assembla_mirror.config import ClientSettings
-from assembla_mirror.credentials import Credentials, load_credentials
-from assembla_mirror.db import open_db
-from assembla_mirror.db_errors import describe_database_error
-from assembla_mirror.db_target import database_target
+from assembla_mirror.api.auth import NO_CREDENTIALS
+from assembla_mirror.api.client import AssemblaClient
+from assembla_mirror.api.credentials import Credentials, load_credentials
+from assembla_mirror.api.settings import ClientSettings
 from assembla_mirror.errors import AuthError, MirrorError
-from assembla_mirror.oauth import NO_CREDENTIALS
-from assembla_mirror.offload import Decoder
-from assembla_mirror.search import index_pending
-from assembla_mirror.state import (
-    SyncLock,
-    finish_run,
-    get_meta,
-    load_state,
-    load_states,
-    set_meta,
-    start_run,
-)
+from assembla_mirror.model.columns import format_utc
+from assembla_mirror.pages.offload import Decoder
+from assembla_mirror.store.checkpoints import load_state, load_states
+from assembla_mirror.store.database import open_db
+from assembla_mirror.store.failures import describe_database_error
+from assembla_mirror.store.runs import SyncLock, finish_run, get_meta, set_meta, start_run
+from assembla_mirror.store.search import index_pending
+from assembla_mirror.store.target import database_target
 from assembla_mirror.sync import account, activity, comments, config, tasks, tickets
 from assembla_mirror.sync.context import SyncContext
 from assembla_mirror.sync.options import CONFIG_RESOURCES, SyncOptions
 from assembla_mirror.sync.pipeline import Pipeline
 from assembla_mirror.sync.progress import NullProgress, Progress
 from assembla_mirror.sync.report import SyncReport
-from assembla_mirror.types import format_utc
 
 log = logging.getLogger(__name__)
 #: Longest error text kept in ``sync_runs`` (an unexpected one may carry a statement).

@@ -11,7 +11,7 @@ Threads rather than asyncio: the database layer (sqlite3, SQLAlchemy) and the
 CLI are synchronous, and ``Mirror.sync()`` must also work inside Jupyter, where
 an event loop is already running. Fetching is I/O-bound, so threads give the
 concurrency the rate limit allows; the CPU-bound part of it, parsing ticket and
-task pages, can go to worker processes (:mod:`assembla_mirror.offload`).
+task pages, can go to worker processes (:mod:`assembla_mirror.pages.offload`).
 """
 
 from __future__ import annotations

@@ -21,13 +21,13 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from assembla_mirror.client import AssemblaClient
-from assembla_mirror.config import ClientSettings, RateLimit
-from assembla_mirror.credentials import Credentials, load_credentials
-from assembla_mirror.db import current_revision, head_revision, open_db, open_readonly
+from assembla_mirror.api.client import AssemblaClient
+from assembla_mirror.api.credentials import Credentials, load_credentials
+from assembla_mirror.api.settings import ClientSettings, RateLimit
 from assembla_mirror.errors import DataError, ToolNotFoundError
-from assembla_mirror.normalize import event_digest, event_row
-from assembla_mirror.state import ACCOUNT, load_state
+from assembla_mirror.model.convert import event_digest, event_row
+from assembla_mirror.store.checkpoints import ACCOUNT, load_state
+from assembla_mirror.store.database import current_revision, head_revision, open_db, open_readonly
 from assembla_mirror.sync import account, comments, config, tickets
 from assembla_mirror.sync.activity import read_params, stored_keys
 from assembla_mirror.sync.context import SpaceInfo, SyncContext
@@ -86,10 +86,10 @@ def planning_engine(path: str | Path) -> Iterator[Engine]:
     would refuse is refused here too (a directory or device, another
     application's database, a newer mirror); a mirror behind head, or no file
     at all, is planned as an empty one. A mirror in a read-only location is read
-    as it is (see :func:`~assembla_mirror.db.open_readonly`).
+    as it is (see :func:`~assembla_mirror.store.database.open_readonly`).
     """
-    # Imported here, not at the top: this function is maintained with assembla_mirror.db.
-    from assembla_mirror.db import database_target
+    # Imported here, not at the top: this function is kept in step with store.database.
+    from assembla_mirror.store.database import database_target
 
     target = database_target(path)
     if target.file.exists():

@@ -23,12 +23,12 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from assembla_mirror import normalize as n
-from assembla_mirror import store
-from assembla_mirror.decode import DecodedPage
 from assembla_mirror.errors import NotFoundError
-from assembla_mirror.prepare import listed_ids
-from assembla_mirror.state import ACCOUNT, ResourceState, load_state, save_state
+from assembla_mirror.model import convert as n
+from assembla_mirror.pages.decode import DecodedPage
+from assembla_mirror.pages.prepare import listed_ids
+from assembla_mirror.store import writes as store
+from assembla_mirror.store.checkpoints import ACCOUNT, ResourceState, load_state, save_state
 from assembla_mirror.sync.context import SyncContext, fill_checkpoint, space_label
 from assembla_mirror.sync.pipeline import FetchJob
 from assembla_mirror.sync.tickets import EPOCH, deletion_allowance, shift

@@ -30,16 +30,16 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from assembla_mirror import normalize as n
-from assembla_mirror import store
 from assembla_mirror.errors import NotFoundError, ToolNotFoundError
-from assembla_mirror.prepare import Prepared, listed_ids, prepare_tickets, unknown_statuses
-from assembla_mirror.state import ResourceState, load_state, save_state
+from assembla_mirror.model import convert as n
+from assembla_mirror.model.columns import UTC_FORMAT
+from assembla_mirror.pages.prepare import Prepared, listed_ids, prepare_tickets, unknown_statuses
+from assembla_mirror.store import writes as store
+from assembla_mirror.store.checkpoints import ResourceState, load_state, save_state
 from assembla_mirror.sync import comments
 from assembla_mirror.sync.config import NO_TOOL, set_ticket_tool
 from assembla_mirror.sync.context import SyncContext, space_label
 from assembla_mirror.sync.pipeline import FetchJob
-from assembla_mirror.types import UTC_FORMAT
 
 EPOCH = "1970-01-01 00:00:00"  # the cursor of a space that had no tickets
 UPDATED_AT = n.TICKETS.columns.index("updated_at")

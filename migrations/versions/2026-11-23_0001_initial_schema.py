@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import assembla_mirror.types
+import assembla_mirror.model.columns
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -90,7 +90,7 @@ def upgrade() -> None:
     op.create_table(
         "events",
         sa.Column("id", sa.String(), nullable=False),
-        sa.Column("date", assembla_mirror.types.UTCDateTime(length=19), nullable=False),
+        sa.Column("date", assembla_mirror.model.columns.UTCDateTime(length=19), nullable=False),
         sa.Column("space_id", sa.String(), nullable=True),
         sa.Column("space_name", sa.String(), nullable=True),
         sa.Column("object", sa.String(), nullable=True),
@@ -135,8 +135,12 @@ def upgrade() -> None:
         sa.Column("is_manager", sa.Boolean(), nullable=True),
         sa.Column("parent_id", sa.String(), nullable=True),
         sa.Column("default_showpage", sa.String(), nullable=True),
-        sa.Column("created_at", assembla_mirror.types.UTCDateTime(length=19), nullable=True),
-        sa.Column("updated_at", assembla_mirror.types.UTCDateTime(length=19), nullable=True),
+        sa.Column(
+            "created_at", assembla_mirror.model.columns.UTCDateTime(length=19), nullable=True
+        ),
+        sa.Column(
+            "updated_at", assembla_mirror.model.columns.UTCDateTime(length=19), nullable=True
+        ),
         sa.Column("has_ticket_tool", sa.Boolean(), nullable=True),
         sa.Column("raw_json", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_spaces")),
@@ -147,8 +151,12 @@ def upgrade() -> None:
     op.create_table(
         "sync_runs",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("started_at", assembla_mirror.types.UTCDateTime(length=19), nullable=False),
-        sa.Column("finished_at", assembla_mirror.types.UTCDateTime(length=19), nullable=True),
+        sa.Column(
+            "started_at", assembla_mirror.model.columns.UTCDateTime(length=19), nullable=False
+        ),
+        sa.Column(
+            "finished_at", assembla_mirror.model.columns.UTCDateTime(length=19), nullable=True
+        ),
         sa.Column("outcome", sa.String(), nullable=False),
         sa.Column("mode", sa.String(), nullable=False),
         sa.Column("requests", sa.Integer(), nullable=False),
@@ -169,8 +177,10 @@ def upgrade() -> None:
         sa.Column("dirty", sa.Boolean(), nullable=False),
         sa.Column("walk_page", sa.Integer(), nullable=True),
         sa.Column("walk_top", sa.String(), nullable=True),
-        sa.Column("synced_at", assembla_mirror.types.UTCDateTime(length=19), nullable=True),
-        sa.Column("reconciled_at", assembla_mirror.types.UTCDateTime(length=19), nullable=True),
+        sa.Column("synced_at", assembla_mirror.model.columns.UTCDateTime(length=19), nullable=True),
+        sa.Column(
+            "reconciled_at", assembla_mirror.model.columns.UTCDateTime(length=19), nullable=True
+        ),
         sa.PrimaryKeyConstraint("resource", "space_id", name=op.f("pk_sync_state")),
     )
     op.create_table(
@@ -201,8 +211,12 @@ def upgrade() -> None:
         sa.Column("example_value", sa.String(), nullable=True),
         sa.Column("list_options", sa.Text(), nullable=True),
         sa.Column("space_tool_id", sa.String(), nullable=True),
-        sa.Column("created_at", assembla_mirror.types.UTCDateTime(length=19), nullable=True),
-        sa.Column("updated_at", assembla_mirror.types.UTCDateTime(length=19), nullable=True),
+        sa.Column(
+            "created_at", assembla_mirror.model.columns.UTCDateTime(length=19), nullable=True
+        ),
+        sa.Column(
+            "updated_at", assembla_mirror.model.columns.UTCDateTime(length=19), nullable=True
+        ),
         sa.Column("raw_json", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["space_id"],
@@ -225,9 +239,11 @@ def upgrade() -> None:
         sa.Column("title", sa.String(), nullable=True),
         sa.Column("description", sa.Text(), nullable=True),
         sa.Column("is_completed", sa.Boolean(), nullable=True),
-        sa.Column("due_date", assembla_mirror.types.ISODate(length=10), nullable=True),
-        sa.Column("start_date", assembla_mirror.types.ISODate(length=10), nullable=True),
-        sa.Column("completed_date", assembla_mirror.types.ISODate(length=10), nullable=True),
+        sa.Column("due_date", assembla_mirror.model.columns.ISODate(length=10), nullable=True),
+        sa.Column("start_date", assembla_mirror.model.columns.ISODate(length=10), nullable=True),
+        sa.Column(
+            "completed_date", assembla_mirror.model.columns.ISODate(length=10), nullable=True
+        ),
         sa.Column("planner_type", sa.Integer(), nullable=True),
         sa.Column("release_level", sa.Integer(), nullable=True),
         sa.Column("pretty_release_level", sa.String(), nullable=True),
@@ -236,8 +252,12 @@ def upgrade() -> None:
         sa.Column("user_id", sa.String(), nullable=True),
         sa.Column("created_by", sa.String(), nullable=True),
         sa.Column("updated_by", sa.String(), nullable=True),
-        sa.Column("created_at", assembla_mirror.types.UTCDateTime(length=19), nullable=True),
-        sa.Column("updated_at", assembla_mirror.types.UTCDateTime(length=19), nullable=True),
+        sa.Column(
+            "created_at", assembla_mirror.model.columns.UTCDateTime(length=19), nullable=True
+        ),
+        sa.Column(
+            "updated_at", assembla_mirror.model.columns.UTCDateTime(length=19), nullable=True
+        ),
         sa.Column("raw_json", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["space_id"],
@@ -261,14 +281,18 @@ def upgrade() -> None:
         sa.Column("ticket_id", sa.Integer(), nullable=True),
         sa.Column("ticket_number", sa.Integer(), nullable=True),
         sa.Column("hours", sa.Double(), nullable=True),
-        sa.Column("begin_at", assembla_mirror.types.UTCDateTime(length=19), nullable=True),
-        sa.Column("end_at", assembla_mirror.types.UTCDateTime(length=19), nullable=True),
+        sa.Column("begin_at", assembla_mirror.model.columns.UTCDateTime(length=19), nullable=True),
+        sa.Column("end_at", assembla_mirror.model.columns.UTCDateTime(length=19), nullable=True),
         sa.Column("description", sa.Text(), nullable=True),
         sa.Column("url", sa.String(), nullable=True),
         sa.Column("billed", sa.Boolean(), nullable=True),
         sa.Column("job_agreement_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", assembla_mirror.types.UTCDateTime(length=19), nullable=True),
-        sa.Column("updated_at", assembla_mirror.types.UTCDateTime(length=19), nullable=True),
+        sa.Column(
+            "created_at", assembla_mirror.model.columns.UTCDateTime(length=19), nullable=True
+        ),
+        sa.Column(
+            "updated_at", assembla_mirror.model.columns.UTCDateTime(length=19), nullable=True
+        ),
         sa.Column("raw_json", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["space_id"], ["spaces.id"], name=op.f("fk_tasks_space_id_spaces"), ondelete="CASCADE"
@@ -290,8 +314,12 @@ def upgrade() -> None:
         sa.Column("state", sa.Integer(), nullable=True),
         sa.Column("list_order", sa.Integer(), nullable=True),
         sa.Column("space_tool_id", sa.String(), nullable=True),
-        sa.Column("created_at", assembla_mirror.types.UTCDateTime(length=19), nullable=True),
-        sa.Column("updated_at", assembla_mirror.types.UTCDateTime(length=19), nullable=True),
+        sa.Column(
+            "created_at", assembla_mirror.model.columns.UTCDateTime(length=19), nullable=True
+        ),
+        sa.Column(
+            "updated_at", assembla_mirror.model.columns.UTCDateTime(length=19), nullable=True
+        ),
         sa.Column("raw_json", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["space_id"],
@@ -335,10 +363,16 @@ def upgrade() -> None:
         sa.Column("total_invested_hours", sa.Double(), nullable=True),
         sa.Column("is_support", sa.Boolean(), nullable=True),
         sa.Column("picture_url", sa.String(), nullable=True),
-        sa.Column("due_date", assembla_mirror.types.ISODate(length=10), nullable=True),
-        sa.Column("completed_date", assembla_mirror.types.UTCDateTime(length=19), nullable=True),
-        sa.Column("created_on", assembla_mirror.types.UTCDateTime(length=19), nullable=True),
-        sa.Column("updated_at", assembla_mirror.types.UTCDateTime(length=19), nullable=True),
+        sa.Column("due_date", assembla_mirror.model.columns.ISODate(length=10), nullable=True),
+        sa.Column(
+            "completed_date", assembla_mirror.model.columns.UTCDateTime(length=19), nullable=True
+        ),
+        sa.Column(
+            "created_on", assembla_mirror.model.columns.UTCDateTime(length=19), nullable=True
+        ),
+        sa.Column(
+            "updated_at", assembla_mirror.model.columns.UTCDateTime(length=19), nullable=True
+        ),
         sa.Column("raw_json", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["space_id"], ["spaces.id"], name=op.f("fk_tickets_space_id_spaces"), ondelete="CASCADE"
@@ -371,8 +405,12 @@ def upgrade() -> None:
         sa.Column("status", sa.Integer(), nullable=True),
         sa.Column("title", sa.String(), nullable=True),
         sa.Column("invited_by_id", sa.String(), nullable=True),
-        sa.Column("invited_time", assembla_mirror.types.UTCDateTime(length=19), nullable=True),
-        sa.Column("agreed_time", assembla_mirror.types.UTCDateTime(length=19), nullable=True),
+        sa.Column(
+            "invited_time", assembla_mirror.model.columns.UTCDateTime(length=19), nullable=True
+        ),
+        sa.Column(
+            "agreed_time", assembla_mirror.model.columns.UTCDateTime(length=19), nullable=True
+        ),
         sa.Column("raw_json", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["space_id"],
@@ -395,8 +433,12 @@ def upgrade() -> None:
         sa.Column("user_name", sa.String(), nullable=True),
         sa.Column("comment", sa.Text(), nullable=True),
         sa.Column("ticket_changes", sa.Text(), nullable=True),
-        sa.Column("created_on", assembla_mirror.types.UTCDateTime(length=19), nullable=True),
-        sa.Column("updated_at", assembla_mirror.types.UTCDateTime(length=19), nullable=True),
+        sa.Column(
+            "created_on", assembla_mirror.model.columns.UTCDateTime(length=19), nullable=True
+        ),
+        sa.Column(
+            "updated_at", assembla_mirror.model.columns.UTCDateTime(length=19), nullable=True
+        ),
         sa.Column("raw_json", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["ticket_id"],
@@ -446,7 +488,9 @@ def upgrade() -> None:
         sa.Column("user_id", sa.String(), nullable=True),
         sa.Column("description", sa.Text(), nullable=True),
         sa.Column("is_timeout", sa.Boolean(), nullable=True),
-        sa.Column("created_at", assembla_mirror.types.UTCDateTime(length=19), nullable=True),
+        sa.Column(
+            "created_at", assembla_mirror.model.columns.UTCDateTime(length=19), nullable=True
+        ),
         sa.Column("raw_json", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["task_id"], ["tasks.id"], name=op.f("fk_time_logs_task_id_tasks"), ondelete="CASCADE"

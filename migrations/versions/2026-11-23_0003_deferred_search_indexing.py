@@ -3,7 +3,7 @@
 Indexing through FTS5 triggers page by page made every commit merge index
 segments, the largest cost of a sync. Now inserting or editing a ticket or
 comment only queues its id in ``search_pending`` (same transaction, so a killed
-sync loses nothing); :func:`assembla_mirror.search.index_pending` writes the
+sync loses nothing); :func:`assembla_mirror.store.search.index_pending` writes the
 queue into the index in one transaction. An edit or delete of a row already in
 the index removes its old entry at once, while the old text is still at hand.
 

@@ -10,7 +10,7 @@ Two things made a large sync's writes several times dearer than the rows:
 * A statement that fires a trigger (or is an upsert) makes SQLite copy every
   page each row touches to a statement journal first. The insert triggers that
   queued new tickets and comments for full-text indexing are dropped: the sync
-  now queues them itself (:func:`assembla_mirror.search.queue_new_rows`) and
+  now queues them itself (:func:`assembla_mirror.store.search.queue_new_rows`) and
   writes new rows with a plain ``INSERT``. The update and delete triggers stay:
   edits are few, and they must remove the old text while it is still at hand.
 

@@ -1,0 +1,168 @@
+"""Datasette metadata for a mirror: descriptions, labels, facets, sort orders, search, queries.
+
+The result is one JSON document in the format of the Datasette installed with
+the ``datasette`` extra (0.65: everything, canned queries included, lives in
+metadata under ``databases.<name>``). Datasette 1.0 moves table settings and
+canned queries into a separate ``datasette.yaml``; :func:`build_metadata` keeps
+them in one place so that move would be a split of this dict, not a rewrite.
+
+Column lists come from the database itself (``PRAGMA table_info``), so the
+metadata describes exactly the file it is written for.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection
+
+from assembla_mirror.read.datasette.descriptions import column_description, table_description
+from assembla_mirror.read.datasette.queries import QUERIES
+
+_TICKET_SEARCH = {"fts_table": "tickets_fts", "fts_pk": "id"}
+
+#: Per table or view: label column, facets, default sort, hidden, full-text search.
+#: Facets use names rather than ids where the table has them (``assigned_to_name``,
+#: ``space_name``): Datasette labels facet values only through declared foreign
+#: keys, and Assembla's cross references are not declared (they may dangle).
+TABLES: dict[str, dict[str, Any]] = {
+    "spaces": {"label_column": "name", "sort": "name"},
+    "users": {"label_column": "name", "sort": "name"},
+    "user_roles": {"facets": ["space_id", "role", "status"]},
+    "milestones": {
+        "label_column": "title",
+        "facets": ["space_id", "is_completed", "planner_type"],
+        "sort_desc": "due_date",
+    },
+    "ticket_statuses": {"label_column": "name", "facets": ["space_id", "state"]},
+    "custom_fields": {"label_column": "title", "facets": ["space_id", "type"]},
+    "tickets": {
+        "label_column": "summary",
+        "facets": [
+            "status",
+            "state",
+            "priority",
+            "assigned_to_name",
+            "milestone_id",
+            "space_id",
+        ],
+        "sort_desc": "updated_at",
+        **_TICKET_SEARCH,
+    },
+    "ticket_custom_fields": {"facets": ["title", "custom_field_id"]},
+    "ticket_comments": {
+        "facets": ["space_id", "user_name"],
+        "sort_desc": "created_on",
+        "fts_table": "ticket_comments_fts",
+        "fts_pk": "id",
+    },
+    "tasks": {
+        "label_column": "description",
+        "facets": ["space_id", "user_id", "billed"],
+        "sort_desc": "begin_at",
+    },
+    "time_logs": {"facets": ["user_id", "is_timeout"], "sort_desc": "created_at"},
+    "events": {
+        "facets": ["object", "operation", "space_name", "author_name"],
+        "sort_desc": "date",
+    },
+    "sync_runs": {"facets": ["outcome", "mode"], "sort_desc": "started_at"},
+    # Bookkeeping of the sync itself: reachable, but not in the way.
+    "sync_state": {"hidden": True},
+    "mirror_meta": {"hidden": True},
+    "search_pending": {"hidden": True},
+    "alembic_version": {"hidden": True},
+    "hours_by_space": {"sort_desc": "hours"},
+    "hours_by_user_week": {"facets": ["space_name", "user_login"], "sort_desc": "week_start"},
+    "hours_by_ticket": {"facets": ["status", "milestone_title"], "sort_desc": "hours"},
+    "hours_by_milestone": {"facets": ["space_name"], "sort_desc": "hours"},
+    "open_tickets_by_status": {"facets": ["space_name", "status"], "sort_desc": "tickets"},
+    "open_tickets_by_assignee": {"facets": ["space_name"], "sort_desc": "tickets"},
+    "milestone_progress": {"facets": ["space_name", "is_completed", "overdue"], "sort": "due_date"},
+}
+
+DESCRIPTION = (
+    "A local copy of an Assembla account: spaces, people, milestones, tickets, comments, "
+    "time entries and activity, kept current by `mirror sync`. Datetimes are UTC. "
+    "Start with the report views (hours_by_space, milestone_progress ...) and the "
+    "queries below; the tickets table searches summaries and descriptions."
+)
+
+
+def schema_columns(conn: Connection) -> dict[str, list[str]]:
+    """Columns of every table and view a person would look at (not FTS internals)."""
+    objects = conn.exec_driver_sql(
+        "SELECT name, type, sql FROM sqlite_master WHERE type IN ('table', 'view') "
+        "AND name NOT LIKE 'sqlite_%' ORDER BY name"
+    ).all()
+    fts = [name for name, _type, sql in objects if "VIRTUAL TABLE" in (sql or "").upper()]
+    columns: dict[str, list[str]] = {}
+    for name, _type, _sql in objects:
+        if any(name == f or name.startswith(f + "_") for f in fts):
+            continue
+        info = conn.exec_driver_sql(f'PRAGMA table_info("{name}")').all()
+        columns[name] = [row[1] for row in info]
+    return columns
+
+
+def missing_descriptions(conn: Connection) -> list[str]:
+    """``table.column`` for every column nobody described (should be empty)."""
+    schema = schema_columns(conn)
+    return [f"{table} (table)" for table in schema if table_description(table) is None] + [
+        f"{table}.{column}"
+        for table, columns in schema.items()
+        for column in columns
+        if column_description(table, column) is None
+    ]
+
+
+def _account(conn: Connection) -> str | None:
+    row = conn.exec_driver_sql("SELECT value FROM mirror_meta WHERE key = 'caller_login'").first()
+    return row[0] if row else None
+
+
+def build_metadata(conn: Connection, database: str) -> dict[str, Any]:
+    """Datasette metadata for the mirror behind ``conn``, served as database ``database``.
+
+    ``database`` is the name Datasette gives the file: its name without ``.db``.
+    """
+    tables: dict[str, dict[str, Any]] = {}
+    for table, columns in schema_columns(conn).items():
+        entry: dict[str, Any] = {"description": table_description(table) or ""}
+        entry["columns"] = {column: column_description(table, column) or "" for column in columns}
+        entry.update(TABLES.get(table, {}))
+        tables[table] = entry
+    account = _account(conn)
+    return {
+        "title": f"Assembla mirror of {account}" if account else "Assembla mirror",
+        "description": DESCRIPTION,
+        "source": "Assembla API via assembla-mirror",
+        "databases": {
+            database: {
+                "description": DESCRIPTION,
+                "tables": tables,
+                "queries": QUERIES,
+            }
+        },
+    }
+
+
+def database_name(db_path: str | Path) -> str:
+    """The name Datasette serves a database file under (the file name without suffix)."""
+    return Path(db_path).stem
+
+
+def default_metadata_path(db_path: str | Path) -> Path:
+    """Where ``mirror datasette`` writes the metadata: beside the database, ``X.metadata.json``."""
+    path = Path(db_path)
+    return path.with_name(f"{path.stem}.metadata.json")
+
+
+def write_metadata(conn: Connection, db_path: str | Path, out: str | Path | None = None) -> Path:
+    """Write the metadata for the mirror at ``db_path`` to ``out`` (default: beside it)."""
+    target = Path(out) if out is not None else default_metadata_path(db_path)
+    metadata = build_metadata(conn, database_name(db_path))
+    target.write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return target

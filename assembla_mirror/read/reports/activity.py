@@ -1,0 +1,131 @@
+"""The daily per-space summary of who did what, from the ``events`` table.
+
+This is the summary the original wrapper's README builds by walking the stream
+(time, author, operation, title, then what changed or the comment), answered
+from the events the mirror has kept, which outlive Assembla's 60-day window.
+
+A day is a calendar day in a time zone (the machine's local zone in the CLI,
+like the original, or any IANA zone or UTC); its bounds are converted to UTC
+to query the stored UTC ``date``, and each event's time is shown in that zone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dateutil import tz as dateutil_tz
+from sqlalchemy import Connection
+
+from assembla_mirror.errors import ConfigError
+from assembla_mirror.model.columns import UTC_FORMAT, format_utc
+from assembla_mirror.read.reports.common import Report, in_list, resolve_spaces
+
+ACTIVITY_COLUMNS = (
+    "space",
+    "time",
+    "author",
+    "operation",
+    "object",
+    "title",
+    "details",
+    "url",
+)
+
+
+def zone(name: str) -> tzinfo:
+    """A time zone by name: ``local`` (the machine's, DST-aware), ``UTC``, or an IANA name."""
+    if name.casefold() == "local":
+        return dateutil_tz.tzlocal()
+    if name.casefold() in ("utc", "z"):
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"unknown time zone {name!r}; use local, UTC or a name like Europe/Paris"
+        ) from None
+
+
+def today_in(tz: tzinfo) -> date:
+    """Today's date in ``tz``."""
+    return datetime.now(tz).date()
+
+
+def day_range(day: date, tz: tzinfo) -> tuple[datetime, datetime]:
+    """The first instant of ``day`` in ``tz`` and of the day after (DST days are 23/25 h)."""
+    start = datetime.combine(day, time(), tzinfo=tz)
+    end = datetime.combine(day + timedelta(days=1), time(), tzinfo=tz)
+    return start, end
+
+
+def zone_label(tz: tzinfo, moment: datetime) -> str:
+    """A readable name for ``tz``: the IANA key when it has one, else its abbreviation."""
+    key = getattr(tz, "key", None)
+    return str(key) if key else (moment.tzname() or str(tz))
+
+
+def details(
+    obj: str | None, operation: str | None, whatchanged: str | None, text: str | None
+) -> str:
+    """What an event changed or said.
+
+    As in the original summary: the changed fields when the event names them,
+    otherwise the text of a ticket update. Comments are added here, since
+    what a comment says is the point of it.
+    """
+    if whatchanged:
+        return f"changed: {whatchanged}"
+    if obj and "comment" in obj.casefold():
+        return text or ""
+    if obj == "Ticket" and operation != "created":
+        return text or ""
+    return ""
+
+
+def activity(
+    conn: Connection,
+    *,
+    day: date,
+    tz: tzinfo = UTC,
+    spaces: Sequence[str] = (),
+) -> Report:
+    """Events of ``day`` (a calendar day in ``tz``) per space, oldest first.
+
+    ``time`` in each row is an aware datetime in ``tz``; ``spaces`` are names,
+    wiki_names or ids (all spaces when empty).
+    """
+    start, end = day_range(day, tz)
+    space_ids = resolve_spaces(conn, spaces)
+    space_sql, params = in_list("e.space_id", space_ids, "space")
+    params.update({"low": format_utc(start), "high": format_utc(end)})
+    rows = conn.exec_driver_sql(
+        f"""
+        SELECT COALESCE(s.name, e.space_name, e.space_id) AS space, e.date,
+               COALESCE(u.name, e.author_name, u.login, e.author_id) AS author,
+               e.operation, e.object, e.title, e.whatchanged, e.comment_or_description, e.url
+        FROM events AS e
+        LEFT JOIN spaces AS s ON s.id = e.space_id
+        LEFT JOIN users AS u ON u.id = e.author_id
+        WHERE e.date >= :low AND e.date < :high AND {space_sql}
+        ORDER BY space, e.date, e.id""",
+        params,
+    ).all()
+    out = []
+    for space, stamp, author, operation, obj, title, whatchanged, text, url in rows:
+        moment = datetime.strptime(stamp, UTC_FORMAT).replace(tzinfo=UTC).astimezone(tz)
+        out.append(
+            (
+                space,
+                moment,
+                author,
+                operation,
+                obj,
+                title,
+                details(obj, operation, whatchanged, text),
+                url,
+            )
+        )
+    title = f"Activity on {day:%a %d %b %Y} ({zone_label(tz, start)})"
+    return Report(title=title, columns=ACTIVITY_COLUMNS, rows=out)

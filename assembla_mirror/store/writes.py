@@ -1,0 +1,397 @@
+"""Idempotent writes of normalized rows into the mirror (no HTTP here).
+
+All functions take a SQLAlchemy ``Connection`` that is already inside the
+transaction the caller commits, so a page of rows, its dependent rows and the
+cursor that covers them land together or not at all.
+
+An upsert first reads the stored ``raw_json`` of the page's keys: rows whose
+payload is unchanged are not written at all (a no-change re-sync writes
+nothing), new keys are inserted with a plain ``INSERT`` and changed ones
+upserted. (SQLite keeps a statement journal for an upsert, or a statement that
+fires a trigger: each row's pages are copied to a temporary file before being
+changed. A first sync inserts nearly everything, so it takes the cheap path;
+this is also why new rows are queued for search here rather than by a trigger.)
+Every write is counted per table in a :class:`ChangeCounter` for the run's
+summary and ``sync_runs``. A row the database refuses (a constraint a record
+from a broken server violates) is left out with a warning naming the record and
+the constraint's columns, and the rest of its page is written.
+Deleting a row deletes what hangs off it (foreign keys cascade); the counts
+name the rows deleted directly.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Sequence, Set
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from assembla_mirror.model.convert import TICKET_CUSTOM_FIELDS_COLUMNS, Row, TableSpec, dump_json
+from assembla_mirror.store.search import queue_new_rows
+
+# SQLite allows 32766 bound variables per statement; stay well below.
+CHUNK = 500
+
+
+@dataclass
+class TableCounts:
+    """Rows inserted, updated and deleted in one table."""
+
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+
+    def total(self) -> int:
+        """All rows written."""
+        return self.inserted + self.updated + self.deleted
+
+
+@dataclass
+class ChangeCounter:
+    """Per-table :class:`TableCounts` of a run."""
+
+    tables: dict[str, TableCounts] = field(default_factory=dict)
+
+    def add(self, table: str, *, inserted: int = 0, updated: int = 0, deleted: int = 0) -> None:
+        """Add to the counts of ``table``."""
+        counts = self.tables.setdefault(table, TableCounts())
+        counts.inserted += inserted
+        counts.updated += updated
+        counts.deleted += deleted
+
+    def as_dict(self) -> dict[str, dict[str, int]]:
+        """JSON-ready ``{table: {"inserted": n, "updated": n, "deleted": n}}``."""
+        return {
+            table: {"inserted": c.inserted, "updated": c.updated, "deleted": c.deleted}
+            for table, c in sorted(self.tables.items())
+        }
+
+
+def quote(name: str) -> str:
+    """Quote an identifier (column names such as ``order`` are SQL keywords)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    """Consecutive slices of at most ``size`` values."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _placeholders(count: int) -> str:
+    return ",".join("?" * count)
+
+
+def insert_sql(table: str, columns: Sequence[str]) -> str:
+    """A plain ``INSERT`` of ``columns``."""
+    return (
+        f"INSERT INTO {quote(table)} ({', '.join(map(quote, columns))}) "
+        f"VALUES ({_placeholders(len(columns))})"
+    )
+
+
+def upsert_sql(table: str, columns: Sequence[str], key: Sequence[str]) -> str:
+    """``INSERT ... ON CONFLICT (key) DO UPDATE`` for all non-key columns."""
+    updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in columns if c not in key)
+    return (
+        f"{insert_sql(table, columns)} "
+        f"ON CONFLICT ({', '.join(map(quote, key))}) DO UPDATE SET {updates}"
+    )
+
+
+#: Receives warnings about rows the database refused.
+Rejected = Callable[[list[str]], None]
+
+
+@dataclass
+class Written:
+    """The rows an upsert wrote (inserted or changed) and the keys of the inserted ones."""
+
+    rows: list[Row] = field(default_factory=list)
+    inserted: set[Any] = field(default_factory=set)
+
+
+def upsert(
+    conn: Connection,
+    spec: TableSpec,
+    rows: Sequence[Row],
+    counter: ChangeCounter,
+    rejected: Rejected | None = None,
+) -> Written:
+    """Insert new rows and update changed ones of a single-key table; report what was written.
+
+    Rows are compared on ``raw_json``; duplicates of a key within ``rows`` keep
+    the last occurrence. Rows the database refuses go to ``rejected`` as
+    warnings; without it, the refusal is raised (IntegrityError).
+    """
+    if not rows:
+        return Written()
+    (key,) = spec.key
+    columns = spec.columns
+    key_at, raw_at = columns.index(key), columns.index("raw_json")
+    unique = list({row[key_at]: row for row in rows}.values())
+    stored = stored_values(conn, spec, [row[key_at] for row in unique], "raw_json")
+    changed = [row for row in unique if stored.get(row[key_at]) != row[raw_at]]
+    new = [row for row in changed if row[key_at] not in stored]
+    updated = [row for row in changed if row[key_at] in stored]
+    warnings: list[str] | None = None if rejected is None else []
+    if new:
+        sql = insert_sql(spec.table, columns)
+        new = _execute_rows(conn, sql, spec, new, warnings, inserting=True)
+        queue_new_rows(conn, spec.table, [row[key_at] for row in new])
+    if updated:
+        sql = upsert_sql(spec.table, columns, spec.key)
+        updated = _execute_rows(conn, sql, spec, updated, warnings, inserting=False)
+    if warnings and rejected is not None:
+        rejected(warnings)
+        changed = [*new, *updated]
+    if changed:
+        counter.add(spec.table, inserted=len(new), updated=len(updated))
+    return Written(changed, {row[key_at] for row in new})
+
+
+def _execute_rows(
+    conn: Connection,
+    sql: str,
+    spec: TableSpec,
+    rows: list[Row],
+    warnings: list[str] | None,
+    *,
+    inserting: bool,
+) -> list[Row]:
+    """Run ``sql`` for each of ``rows``; return the rows written.
+
+    The batch goes in one call. Should the database refuse a row, SQLite has
+    undone only that row's statement (the transaction stays open, the rows
+    before it are written), so the rest is done row by row, each refused row
+    becoming a warning. Rows a batch of inserts wrote before the refusal are
+    found by key (they were all new); an upsert may simply be run again.
+    """
+    try:
+        conn.exec_driver_sql(sql, rows)
+    except IntegrityError:
+        if warnings is None:
+            raise
+    else:
+        return rows
+    assert warnings is not None
+    key_at = spec.columns.index(spec.key[0])
+    done = present_keys(conn, spec, [row[key_at] for row in rows]) if inserting else set()
+    written = [row for row in rows if row[key_at] in done]
+    for row in rows:
+        if row[key_at] in done:
+            continue
+        try:
+            conn.exec_driver_sql(sql, row)
+        except IntegrityError as exc:
+            warnings.append(refusal(spec, row, exc))
+        else:
+            written.append(row)
+    return written
+
+
+def stored_values(
+    conn: Connection, spec: TableSpec, keys: Sequence[Any], column: str
+) -> dict[Any, Any]:
+    """``column`` of the stored rows of a single-key table whose key is in ``keys``, by key."""
+    (key,) = spec.key
+    found: dict[Any, Any] = {}
+    for part in chunks(keys):
+        found.update(
+            conn.exec_driver_sql(
+                f"SELECT {quote(key)}, {quote(column)} FROM {quote(spec.table)} "
+                f"WHERE {quote(key)} IN ({_placeholders(len(part))})",
+                tuple(part),
+            ).fetchall()
+        )
+    return found
+
+
+def present_keys(conn: Connection, spec: TableSpec, keys: Sequence[Any]) -> set[Any]:
+    """Which of ``keys`` a single-key table holds."""
+    return set(stored_values(conn, spec, keys, spec.key[0]))
+
+
+def refusal(spec: TableSpec, row: Row, exc: IntegrityError) -> str:
+    """The warning for a row the database refused: the record, and the constraint's columns."""
+    reason = str(exc.orig).strip() if exc.orig is not None else "a constraint failed"
+    columns = re.findall(rf"\b{re.escape(spec.table)}\.(\w+)", reason)
+    if "FOREIGN KEY" in reason:  # SQLite does not say which reference dangles
+        columns = [name for name in spec.columns if name.endswith("_id") and name != "id"][:1]
+    where = f"field {', '.join(map(repr, columns))}" if columns else "the record"
+    return f"skipped {spec.entity} {row[0]!r}: {where} refused by the database ({reason})"
+
+
+def count_rows(conn: Connection, table: str, scope: dict[str, Any]) -> int:
+    """Rows of ``table`` matching ``scope`` (column = value)."""
+    where = " AND ".join(f"{quote(column)} = ?" for column in scope) or "1"
+    return int(
+        conn.exec_driver_sql(
+            f"SELECT count(*) FROM {quote(table)} WHERE {where}", tuple(scope.values())
+        ).scalar_one()
+    )
+
+
+def replace_ticket_custom_fields(
+    conn: Connection,
+    ticket_ids: Sequence[int],
+    rows: Sequence[Row],
+    counter: ChangeCounter,
+    new_tickets: Set[Any] = frozenset(),
+) -> None:
+    """Make the stored custom field values of ``ticket_ids`` exactly ``rows``.
+
+    Tickets in ``new_tickets`` were just inserted, so nothing is stored for them
+    to compare with: their values are inserted without looking first.
+    """
+    table = "ticket_custom_fields"
+    columns = TICKET_CUSTOM_FIELDS_COLUMNS
+    fresh = [row for row in rows if row[0] in new_tickets]
+    if fresh:
+        conn.exec_driver_sql(insert_sql(table, columns), fresh)
+        counter.add(table, inserted=len(fresh))
+    ticket_ids = [ticket_id for ticket_id in ticket_ids if ticket_id not in new_tickets]
+    rows = [row for row in rows if row[0] not in new_tickets]
+    if not ticket_ids:
+        return
+    stored: dict[tuple[Any, Any], Row] = {}
+    for part in chunks(list(ticket_ids)):
+        for row in conn.exec_driver_sql(
+            f"SELECT {', '.join(map(quote, columns))} FROM {table} "
+            f"WHERE ticket_id IN ({_placeholders(len(part))})",
+            tuple(part),
+        ):
+            stored[(row[0], row[1])] = tuple(row)
+    wanted = {(row[0], row[1]): row for row in rows}
+    gone = [key for key in stored if key not in wanted]
+    written = [row for key, row in wanted.items() if stored.get(key) != row]
+    if gone:
+        conn.exec_driver_sql(f"DELETE FROM {table} WHERE ticket_id = ? AND title = ?", gone)
+    if written:
+        conn.exec_driver_sql(upsert_sql(table, columns, ("ticket_id", "title")), written)
+    inserted = sum(1 for row in written if (row[0], row[1]) not in stored)
+    counter.add(table, inserted=inserted, updated=len(written) - inserted, deleted=len(gone))
+
+
+def delete_keys(
+    conn: Connection, table: str, key: str, values: Iterable[Any], counter: ChangeCounter
+) -> int:
+    """Delete the rows of ``table`` whose ``key`` is in ``values``; return how many went."""
+    deleted = 0
+    for part in chunks(list(values)):
+        result = conn.exec_driver_sql(
+            f"DELETE FROM {quote(table)} WHERE {quote(key)} IN ({_placeholders(len(part))})",
+            tuple(part),
+        )
+        deleted += result.rowcount
+    if deleted:
+        counter.add(table, deleted=deleted)
+    return deleted
+
+
+def delete_missing(
+    conn: Connection,
+    table: str,
+    key: str,
+    scope: dict[str, Any],
+    seen: Iterable[Any],
+    counter: ChangeCounter,
+) -> list[Any]:
+    """Delete rows of ``table`` matching ``scope`` whose ``key`` is not in ``seen``.
+
+    Returns the deleted keys. Used after a complete listing (a space's roles,
+    statuses, milestones; a reconciliation's ticket ids) to drop what upstream removed.
+    """
+    missing = missing_keys(conn, table, key, scope, seen)
+    delete_keys(conn, table, key, missing, counter)
+    return missing
+
+
+def missing_keys(
+    conn: Connection, table: str, key: str, scope: dict[str, Any], seen: Iterable[Any]
+) -> list[Any]:
+    """Keys of ``table`` rows matching ``scope`` that are not in ``seen``."""
+    where = " AND ".join(f"{quote(column)} = ?" for column in scope) or "1"
+    stored = conn.exec_driver_sql(
+        f"SELECT {quote(key)} FROM {quote(table)} WHERE {where}", tuple(scope.values())
+    )
+    seen_set = set(seen)
+    return [row[0] for row in stored if row[0] not in seen_set]
+
+
+def relink_custom_fields(conn: Connection, space_id: str, counter: ChangeCounter) -> None:
+    """Bring stored ticket values in line with the space's current custom fields.
+
+    A renamed field keeps its id, so values linked to it take the new title (and
+    the tickets' ``raw_json`` the new key, in place, as a fresh fetch would show
+    it); values whose title was unknown are linked once a field of that title exists.
+    """
+    renamed = conn.exec_driver_sql(
+        "SELECT DISTINCT v.title, c.title FROM ticket_custom_fields AS v "
+        "JOIN custom_fields AS c ON c.id = v.custom_field_id "
+        "WHERE c.space_id = ? AND v.title != c.title",
+        (space_id,),
+    ).fetchall()
+    for old, new in renamed:
+        rewrite_custom_field_key(conn, space_id, old, new, counter)
+    relinked = conn.exec_driver_sql(
+        "UPDATE ticket_custom_fields SET custom_field_id = ("
+        " SELECT c.id FROM custom_fields AS c JOIN tickets AS t ON t.space_id = c.space_id"
+        " WHERE t.id = ticket_custom_fields.ticket_id AND c.title = ticket_custom_fields.title)"
+        " WHERE custom_field_id IS NULL"
+        " AND ticket_id IN (SELECT id FROM tickets WHERE space_id = ?)",
+        (space_id,),
+    ).rowcount
+    if relinked:
+        counter.add("ticket_custom_fields", updated=relinked)
+
+
+def rewrite_custom_field_key(
+    conn: Connection, space_id: str, old: str, new: str | None, counter: ChangeCounter
+) -> None:
+    """Rename (or with ``new=None`` remove) a custom field key in a space's tickets.
+
+    Assembla renames the key in every ticket without bumping ``updated_at``, so
+    the mirror applies the same change to ``raw_json`` and the values table
+    instead of re-fetching every ticket.
+    """
+    tickets = conn.exec_driver_sql(
+        "SELECT id, raw_json FROM tickets WHERE space_id = ? AND id IN "
+        "(SELECT ticket_id FROM ticket_custom_fields WHERE title = ?)",
+        (space_id, old),
+    ).fetchall()
+    updates = []
+    for ticket_id, raw in tickets:
+        payload = json.loads(raw)
+        fields = payload.get("custom_fields")
+        if isinstance(fields, dict) and old in fields:
+            payload["custom_fields"] = {
+                (new if title == old else title): value
+                for title, value in fields.items()
+                if new is not None or title != old
+            }
+            updates.append((dump_json(payload), ticket_id))
+    if updates:
+        conn.exec_driver_sql("UPDATE tickets SET raw_json = ? WHERE id = ?", updates)
+        counter.add("tickets", updated=len(updates))
+    ids = [ticket_id for ticket_id, _ in tickets]
+    for part in chunks(ids):
+        params = (old, *part)
+        marks = _placeholders(len(part))
+        if new is None:
+            result = conn.exec_driver_sql(
+                f"DELETE FROM ticket_custom_fields WHERE title = ? AND ticket_id IN ({marks})",
+                params,
+            )
+            counter.add("ticket_custom_fields", deleted=result.rowcount)
+        else:
+            result = conn.exec_driver_sql(
+                "UPDATE ticket_custom_fields SET title = ? "
+                f"WHERE title = ? AND ticket_id IN ({marks})",
+                (new, *params),
+            )
+            counter.add("ticket_custom_fields", updated=result.rowcount)

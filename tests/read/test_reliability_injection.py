@@ -1,0 +1,115 @@
+"""SQL built from user input binds its values: hostile strings through every entry point."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from datasette.app import Datasette
+
+from assembla_mirror import Mirror
+from assembla_mirror.cli import cli
+from assembla_mirror.errors import ConfigError
+from assembla_mirror.simulator import Simulator
+from tests.read.use_mirror import synced_mirror
+from tests.support import run_sync
+
+HOSTILE = [
+    "x' OR '1'='1",
+    "1; DROP TABLE tickets; --",
+    '" OR 1=1 --',
+    "') UNION SELECT raw_json FROM tickets --",
+    "%' OR 1=1 OR '",
+]
+
+
+@pytest.fixture(scope="module")
+def mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return synced_mirror(tmp_path_factory.mktemp("injection"))
+
+
+def fingerprint(db: Path) -> list[tuple[str, int]]:
+    with sqlite3.connect(db) as conn:
+        tables = [
+            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        ]
+        return [
+            (t, conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]) for t in sorted(tables)
+        ]
+
+
+@pytest.fixture
+def intact(mirror: Path) -> Iterator[None]:
+    before = fingerprint(mirror)
+    yield
+    assert fingerprint(mirror) == before
+
+
+@pytest.mark.usefixtures("intact")
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_object_api(mirror: Path, hostile: str) -> None:
+    with Mirror(mirror) as m:
+        assert m.spaces(name=hostile) == []
+        assert m.tickets(summary=hostile, status_name=[hostile, "New"]) == []
+        assert m.tasks(space=hostile) == []
+        assert m.events(space=hostile) == []
+        with pytest.raises(ConfigError):
+            m.tickets(**{hostile: 1})  # a hostile *name* is refused, not interpolated
+        with pytest.raises(ConfigError):
+            m.tasks(since=hostile)
+        m.search(hostile)
+
+
+@pytest.mark.usefixtures("intact")
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_cli_entry_points(mirror: Path, hostile: str) -> None:
+    runner = CliRunner()
+    db = ["--db", str(mirror)]
+    for args in (
+        ["report", "hours", *db, "--space", hostile],
+        ["report", "tickets", *db, "--by", "status", "--space", hostile],
+        ["report", "activity", *db, "--space", hostile],
+    ):
+        result = runner.invoke(cli, args)
+        assert result.exit_code in (1, 2), (args, result.output)
+        assert "Traceback" not in result.output
+        assert "space" in result.output.lower()
+    for args in (
+        ["report", "hours", *db, "--from", hostile],
+        ["report", "activity", *db, "--day", hostile],
+    ):
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 2
+        assert "Invalid value" in result.output
+    searched = runner.invoke(cli, ["search", *db, "--format", "json", hostile])
+    assert searched.exit_code == 0, searched.output
+    assert isinstance(json.loads(searched.stdout), list)
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_sync_space_selection(sim: Simulator, db: Path, hostile: str) -> None:
+    with pytest.raises(ConfigError, match="no space matches"):
+        run_sync(sim, db, spaces=(hostile,))
+    assert run_sync(sim, db).ok  # and the mirror still works
+    assert fingerprint(db)
+
+
+@pytest.mark.usefixtures("intact")
+def test_datasette_canned_queries_bind_their_parameters(mirror: Path) -> None:
+    result = CliRunner().invoke(cli, ["datasette", "--no-serve", "--db", str(mirror)])
+    assert result.exit_code == 0, result.output
+    metadata = json.loads((mirror.parent / "assembla.metadata.json").read_text("utf-8"))
+    datasette = Datasette([str(mirror)], metadata=metadata)
+    asyncio.run(datasette.invoke_startup())
+    queries = metadata["databases"][mirror.stem]["queries"]
+    assert queries
+    for name, query in queries.items():
+        params = dict.fromkeys(query.get("params", []), HOSTILE[0])
+        response = asyncio.run(datasette.client.get(f"/{mirror.stem}/{name}.json", params=params))
+        # a hostile value is just a value: a clean answer (or a clean refusal), never SQL
+        assert response.status_code in (200, 400), (name, response.text[:300])

@@ -1,0 +1,366 @@
+"""Incremental sync: fetches only what changed, and ends equal to a fresh full sync.
+
+Each scenario changes the simulator's account through its mutation API and
+asserts both on the request log (what was fetched) and on the database (what
+is stored), finishing with equality against a fresh full sync.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from assembla_mirror.simulator import Simulator
+from tests.expected import assert_same_mirror, expected_rows, mirrored_rows
+from tests.support import run_sync
+
+
+def endpoints(sim: Simulator) -> Counter[str]:
+    return sim.request_counts()
+
+
+def fresh_copy(sim: Simulator, tmp_path: Path) -> Path:
+    """A brand-new full sync of the same account, to compare against."""
+    path = tmp_path / "fresh.db"
+    assert run_sync(sim, path).ok
+    return path
+
+
+@pytest.fixture
+def synced(sim: Simulator, db: Path) -> Path:
+    assert run_sync(sim, db).ok
+    sim.clear_log()
+    return db
+
+
+def a_ticket_space(sim: Simulator) -> str:
+    truth = sim.world.truth()
+    return truth.tickets[0].space_id
+
+
+def test_no_change_resync_costs_at_most_five_requests(sim: Simulator, synced: Path) -> None:
+    report = run_sync(sim, synced)
+    assert report.ok
+    assert report.changed_rows() == 0
+    assert report.requests <= 5
+    assert set(endpoints(sim)) <= {
+        "GET /v1/user",
+        "GET /v1/spaces",
+        "GET /v1/activity",
+        "GET /v1/tasks",
+    }
+
+
+def test_ticket_update_fetches_only_that_space(
+    sim: Simulator, synced: Path, tmp_path: Path
+) -> None:
+    space = a_ticket_space(sim)
+    number = next(t.number for t in sim.world.truth().tickets if t.space_id == space)
+    sim.world.update_ticket(space, number, summary="Changed ✓ summary", status="Test")
+
+    report = run_sync(sim, synced)
+
+    assert report.changes["tickets"] == {"inserted": 0, "updated": 1, "deleted": 0}
+    ticket_requests = [r for r in sim.request_log if r.endpoint.endswith("/tickets")]
+    assert {r.path.split("/")[3] for r in ticket_requests} == {space}
+    assert len(ticket_requests) == 1
+    with sqlite3.connect(synced) as conn:
+        row = conn.execute(
+            "SELECT summary, status FROM tickets WHERE space_id = ? AND number = ?", (space, number)
+        ).fetchone()
+    assert row == ("Changed ✓ summary", "Test")
+    assert_same_mirror(synced, fresh_copy(sim, tmp_path))
+
+
+def test_inserted_ticket_and_task(sim: Simulator, synced: Path, tmp_path: Path) -> None:
+    space = a_ticket_space(sim)
+    ticket = sim.world.add_ticket(space, summary="Brand new 新しい")
+    task = sim.world.add_task(
+        space=space, user_id=sim.credentials.user_id, hours="2.5", description="new work"
+    )
+    report = run_sync(sim, synced)
+    assert report.changes["tickets"]["inserted"] == 1
+    assert report.changes["tasks"]["inserted"] == 1
+    # time logs are fetched for the new task only (one legacy request)
+    legacy = [r.path for r in sim.request_log if r.kind == "legacy"]
+    assert legacy == [f"/user/time_entries/{task.id}/time_logs"]
+    with sqlite3.connect(synced) as conn:
+        assert conn.execute("SELECT summary FROM tickets WHERE id = ?", (ticket.id,)).fetchone()
+        assert conn.execute("SELECT hours FROM tasks WHERE id = ?", (task.id,)).fetchone() == (2.5,)
+    assert_same_mirror(synced, fresh_copy(sim, tmp_path))
+
+
+def test_several_updates_within_one_second(sim: Simulator, synced: Path, tmp_path: Path) -> None:
+    space = a_ticket_space(sim)
+    first, second = [t.number for t in sim.world.truth().tickets if t.space_id == space][:2]
+    sim.world.clock.freeze()
+    try:
+        sim.world.update_ticket(space, first, summary="first change")
+        assert run_sync(sim, synced).ok
+        # same second as the cursor the previous run stored
+        sim.world.update_ticket(space, second, summary="second change, same second")
+        sim.world.update_ticket(space, first, summary="first changed again, same second")
+        assert run_sync(sim, synced).ok
+    finally:
+        sim.world.clock.unfreeze()
+    with sqlite3.connect(synced) as conn:
+        summaries = dict(
+            conn.execute(
+                "SELECT number, summary FROM tickets WHERE space_id = ? AND number IN (?, ?)",
+                (space, first, second),
+            )
+        )
+    assert summaries == {
+        first: "first changed again, same second",
+        second: "second change, same second",
+    }
+    assert_same_mirror(synced, fresh_copy(sim, tmp_path))
+
+
+def test_ticket_moved_between_milestones_and_time_zone_change(
+    sim: Simulator, synced: Path, tmp_path: Path
+) -> None:
+    truth = sim.world.truth()
+    space = a_ticket_space(sim)
+    milestones = [m.id for m in truth.milestones if m.space_id == space]
+    ticket = next(t for t in truth.tickets if t.space_id == space and t.milestone_id is not None)
+    target = next(m for m in milestones if m != ticket.milestone_id)
+    sim.world.update_ticket(space, ticket.number, milestone_id=target)
+    sim.world.set_time_zone(sim.credentials.user_id, "-08:00")
+    sim.world.set_time_zone(space, "+05:30")
+
+    assert run_sync(sim, synced).ok
+
+    with sqlite3.connect(synced) as conn:
+        assert conn.execute(
+            "SELECT milestone_id FROM tickets WHERE id = ?", (ticket.id,)
+        ).fetchone() == (target,)
+    for table in ("tickets", "tasks", "milestones"):
+        assert mirrored_rows(synced, table) == expected_rows(sim.world.truth(), table)
+    assert_same_mirror(synced, fresh_copy(sim, tmp_path))
+
+
+def test_deletions_by_activity_event(sim: Simulator, synced: Path, tmp_path: Path) -> None:
+    truth = sim.world.truth()
+    space = a_ticket_space(sim)
+    ticket = next(t for t in truth.tickets if t.space_id == space)
+    milestone = next(m for m in truth.milestones if m.space_id == space)
+    sim.world.delete_ticket(space, ticket.number)
+    sim.world.delete_milestone(milestone.id)
+
+    report = run_sync(sim, synced)
+
+    assert report.changes["tickets"]["deleted"] == 1
+    assert report.changes["milestones"]["deleted"] == 1
+    with sqlite3.connect(synced) as conn:
+        assert conn.execute("SELECT 1 FROM tickets WHERE id = ?", (ticket.id,)).fetchone() is None
+        assert (
+            conn.execute(
+                "SELECT 1 FROM ticket_custom_fields WHERE ticket_id = ?", (ticket.id,)
+            ).fetchone()
+            is None
+        )
+    assert_same_mirror(synced, fresh_copy(sim, tmp_path))
+
+
+def test_deletions_without_events_need_reconciliation(
+    sim: Simulator, synced: Path, tmp_path: Path
+) -> None:
+    truth = sim.world.truth()
+    caller = sim.credentials.user_id
+    task = next(
+        t
+        for t in truth.tasks
+        if t.user_id == caller and any(log.task_id == t.id for log in truth.time_logs)
+    )
+    log = next(log for log in truth.time_logs if log.task_id != task.id)
+    space = a_ticket_space(sim)
+    field = next(f for f in truth.custom_fields if f.space_id == space)
+    sim.world.delete_task(task.id)
+    sim.world.delete_time_log(log.id)
+    sim.world.delete_custom_field(space, field.title)
+
+    run_sync(sim, synced)  # incremental: no events for these, nothing is due yet
+    with sqlite3.connect(synced) as conn:
+        assert conn.execute("SELECT 1 FROM tasks WHERE id = ?", (task.id,)).fetchone()
+
+    report = run_sync(sim, synced, full=True)
+
+    assert report.changes["tasks"]["deleted"] >= 1
+    with sqlite3.connect(synced) as conn:
+        assert conn.execute("SELECT 1 FROM tasks WHERE id = ?", (task.id,)).fetchone() is None
+        assert (
+            conn.execute("SELECT 1 FROM time_logs WHERE task_id = ?", (task.id,)).fetchone() is None
+        )
+        assert conn.execute("SELECT 1 FROM time_logs WHERE id = ?", (log.id,)).fetchone() is None
+        assert (
+            conn.execute("SELECT 1 FROM custom_fields WHERE id = ?", (field.id,)).fetchone() is None
+        )
+        assert (
+            conn.execute(
+                "SELECT 1 FROM ticket_custom_fields WHERE title = ? AND ticket_id IN "
+                "(SELECT id FROM tickets WHERE space_id = ?)",
+                (field.title, space),
+            ).fetchone()
+            is None
+        )
+    assert_same_mirror(synced, fresh_copy(sim, tmp_path))
+
+
+def test_reconciliation_is_automatic_after_n_days(sim: Simulator, synced: Path) -> None:
+    task = sim.world.truth().tasks[0]
+    sim.world.delete_task(task.id)
+    report = run_sync(sim, synced, reconcile_every=timedelta(0))
+    assert report.changes["tasks"]["deleted"] == 1
+
+
+def test_renamed_custom_field(sim: Simulator, synced: Path, tmp_path: Path) -> None:
+    truth = sim.world.truth()
+    space = a_ticket_space(sim)
+    field = next(
+        f
+        for f in truth.custom_fields
+        if f.space_id == space and any(f.title in t.custom_fields for t in truth.tickets)
+    )
+    sim.world.rename_custom_field(space, field.title, "Renamed ✎ field")
+
+    # nothing signals a rename; the daily config refresh (here: immediately) finds it
+    report = run_sync(sim, synced, config_max_age=timedelta(0))
+
+    assert report.ok
+    with sqlite3.connect(synced) as conn:
+        titles = {
+            row[0]
+            for row in conn.execute(
+                "SELECT title FROM ticket_custom_fields WHERE custom_field_id = ?", (field.id,)
+            )
+        }
+    assert titles == {"Renamed ✎ field"}
+    assert not any(r.endpoint.endswith("/tickets") for r in sim.request_log)  # no refetch
+    assert_same_mirror(synced, fresh_copy(sim, tmp_path))
+
+
+def test_renamed_custom_field_noticed_through_a_changed_ticket(
+    sim: Simulator, synced: Path, tmp_path: Path
+) -> None:
+    truth = sim.world.truth()
+    space = a_ticket_space(sim)
+    field = next(f for f in truth.custom_fields if f.space_id == space)
+    ticket = next(t for t in truth.tickets if t.space_id == space)
+    sim.world.rename_custom_field(space, field.title, "New title")
+    sim.world.update_ticket(space, ticket.number, summary="touched")
+
+    assert run_sync(sim, synced).ok  # the ticket carries an unknown title: fields refreshed
+
+    with sqlite3.connect(synced) as conn:
+        unlinked = conn.execute(
+            "SELECT count(*) FROM ticket_custom_fields WHERE custom_field_id IS NULL"
+        ).fetchone()
+    assert unlinked == (0,)
+    assert_same_mirror(synced, fresh_copy(sim, tmp_path))
+
+
+def test_member_removed_and_added(sim: Simulator, synced: Path, tmp_path: Path) -> None:
+    truth = sim.world.truth()
+    caller = sim.credentials.user_id
+    role = next(r for r in truth.user_roles if r.user_id != caller)
+    sim.world.remove_member(role.space_id, role.user_id)
+    newcomer = sim.world.add_user(name="Zoë Nouvelle")
+    sim.world.add_member(role.space_id, newcomer.id, role="member")
+
+    report = run_sync(sim, synced)
+
+    assert report.changes["user_roles"]["deleted"] == 1
+    with sqlite3.connect(synced) as conn:
+        assert conn.execute("SELECT 1 FROM user_roles WHERE id = ?", (role.id,)).fetchone() is None
+        assert conn.execute("SELECT name FROM users WHERE id = ?", (newcomer.id,)).fetchone() == (
+            "Zoë Nouvelle",
+        )
+        # the departed member is still known as a user (their tickets refer to them)
+        assert conn.execute("SELECT 1 FROM users WHERE id = ?", (role.user_id,)).fetchone()
+    assert mirrored_rows(synced, "user_roles") == expected_rows(sim.world.truth(), "user_roles")
+
+
+def test_k_changes_in_s_spaces_cost_close_to_the_minimum(sim: Simulator, synced: Path) -> None:
+    truth = sim.world.truth()
+    spaces = sorted({t.space_id for t in truth.tickets})[:2]
+    for space in spaces:
+        for ticket in [t for t in truth.tickets if t.space_id == space][:3]:
+            sim.world.update_ticket(space, ticket.number, priority=1)
+
+    report = run_sync(sim, synced)
+
+    assert report.changes["tickets"]["updated"] == 6
+    counts = endpoints(sim)
+    assert counts["GET /v1/spaces/:space/tickets"] == len(spaces)  # one page per changed space
+    # the minimum: user + spaces + activity + tasks + one ticket page per changed space
+    assert report.requests <= 4 + len(spaces) + 1
+
+
+def test_updates_landing_during_a_sync(sim: Simulator, db: Path, tmp_path: Path) -> None:
+    """A change made while the walk runs is fetched by the next run, never lost."""
+    truth = sim.world.truth()
+    space = a_ticket_space(sim)
+    numbers = [t.number for t in truth.tickets if t.space_id == space]
+    changed: list[int] = []
+
+    class ChangeDuringWalk:
+        def begin(self, key: str, label: str, total: int | None = None) -> None: ...
+        def end(self, key: str) -> None: ...
+        def note(self, message: str) -> None: ...
+
+        def advance(self, key: str, items: int = 0) -> None:
+            if key == f"tickets:{space}" and not changed:
+                # the oldest ticket moves to the front of a list the walk already passed
+                sim.world.update_ticket(space, numbers[-1], summary="changed mid-walk")
+                changed.append(numbers[-1])
+
+    from assembla_mirror.sync import SyncOptions, sync
+    from tests.support import credentials_for, settings_for
+
+    sync(
+        SyncOptions(db_path=db),
+        settings_for(sim),
+        credentials_for(sim),
+        progress=ChangeDuringWalk(),
+    )
+    assert changed
+    assert run_sync(sim, db).ok
+    with sqlite3.connect(db) as conn:
+        assert conn.execute(
+            "SELECT summary FROM tickets WHERE space_id = ? AND number = ?", (space, changed[0])
+        ).fetchone() == ("changed mid-walk",)
+    assert_same_mirror(db, fresh_copy(sim, tmp_path))
+
+
+def test_events_are_kept_beyond_assemblas_window(sim: Simulator, synced: Path) -> None:
+    with sqlite3.connect(synced) as conn:
+        before = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+    assert before > 0
+    sim.world.clock.advance(timedelta(days=61).total_seconds())
+    space = a_ticket_space(sim)
+    sim.world.add_ticket(space, summary="after two months")
+    report = run_sync(sim, synced)
+    assert report.ok
+    with sqlite3.connect(synced) as conn:
+        after = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+    assert after > before  # old events kept although Assembla no longer serves them
+
+
+def test_an_activity_gap_walks_every_space(sim: Simulator, synced: Path) -> None:
+    with sqlite3.connect(synced) as conn:
+        conn.execute(
+            "UPDATE sync_state SET synced_at = datetime(synced_at, '-61 days') "
+            "WHERE resource = 'events'"
+        )
+        spaces_with_tickets = conn.execute(
+            "SELECT count(*) FROM spaces WHERE has_ticket_tool"
+        ).fetchone()[0]
+    report = run_sync(sim, synced)
+    assert any("gap" in note for note in report.notes)
+    assert endpoints(sim)["GET /v1/spaces/:space/tickets"] == spaces_with_tickets
+    assert report.changed_rows() == 0
