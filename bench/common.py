@@ -9,9 +9,9 @@ from typing import Any
 
 from assembla_mirror.api.credentials import Credentials
 from assembla_mirror.api.settings import ClientSettings, RateLimit
+from assembla_mirror.model.tables import ENTITY_TABLES
 from assembla_mirror.simulator import Simulator
 from assembla_mirror.sync import SyncOptions, SyncReport, sync
-from assembla_mirror.sync.engine import ENTITY_TABLES
 
 
 def settings_for(

@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from assembla_mirror.sync.engine import TABLES
+from assembla_mirror.model.tables import TABLES
 
 
 def utc_text(value: datetime | None) -> str | None:

@@ -402,3 +402,21 @@ class MirrorMeta(Base):
 
     key: Mapped[str] = mapped_column(primary_key=True)
     value: Mapped[str | None] = mapped_column(Text)
+
+
+#: The account's data: two mirrors of one account hold exactly these rows.
+ENTITY_TABLES = (
+    "spaces",
+    "users",
+    "user_roles",
+    "milestones",
+    "ticket_statuses",
+    "custom_fields",
+    "tickets",
+    "ticket_custom_fields",
+    "ticket_comments",
+    "tasks",
+    "time_logs",
+)
+#: Every mirrored table: the data, and the activity events as far back as ever fetched.
+TABLES = (*ENTITY_TABLES, "events")

@@ -14,7 +14,7 @@ from assembla_mirror.model.tables import Base
 from assembla_mirror.store.checkpoints import STATE_TABLE, utc_now
 from assembla_mirror.store.database import open_existing
 from assembla_mirror.store.runs import RUNS_TABLE, get_meta, last_success
-from assembla_mirror.sync.engine import table_totals
+from assembla_mirror.store.writes import table_totals
 
 
 @dataclass

@@ -27,10 +27,11 @@ from collections.abc import Callable, Iterable, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from assembla_mirror.model.convert import TICKET_CUSTOM_FIELDS_COLUMNS, Row, TableSpec, dump_json
+from assembla_mirror.model.tables import TABLES
 from assembla_mirror.store.search import queue_new_rows
 
 # SQLite allows 32766 bound variables per statement; stay well below.
@@ -395,3 +396,12 @@ def rewrite_custom_field_key(
                 (new, *params),
             )
             counter.add("ticket_custom_fields", updated=result.rowcount)
+
+
+def table_totals(engine: Engine) -> dict[str, int]:
+    """Rows per mirrored table."""
+    with engine.connect() as conn:
+        return {
+            table: conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one()
+            for table in TABLES
+        }

@@ -42,6 +42,7 @@ from assembla_mirror.store.failures import describe_database_error
 from assembla_mirror.store.runs import SyncLock, finish_run, get_meta, set_meta, start_run
 from assembla_mirror.store.search import index_pending
 from assembla_mirror.store.target import database_target
+from assembla_mirror.store.writes import table_totals
 from assembla_mirror.sync import account, activity, comments, config, tasks, tickets
 from assembla_mirror.sync.context import SyncContext
 from assembla_mirror.sync.options import CONFIG_RESOURCES, SyncOptions
@@ -336,30 +337,3 @@ def run_options(options: SyncOptions) -> dict[str, Any]:
         "full": options.full,
         "with_comments": options.with_comments,
     }
-
-
-#: The account's data: two mirrors of one account hold exactly these rows.
-ENTITY_TABLES = (
-    "spaces",
-    "users",
-    "user_roles",
-    "milestones",
-    "ticket_statuses",
-    "custom_fields",
-    "tickets",
-    "ticket_custom_fields",
-    "ticket_comments",
-    "tasks",
-    "time_logs",
-)
-#: Every mirrored table: the data, and the activity events as far back as ever fetched.
-TABLES = (*ENTITY_TABLES, "events")
-
-
-def table_totals(engine: Engine) -> dict[str, int]:
-    """Rows per mirrored table."""
-    with engine.connect() as conn:
-        return {
-            table: conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one()
-            for table in TABLES
-        }
