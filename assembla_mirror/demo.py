@@ -15,6 +15,7 @@ from assembla_mirror.api.settings import ClientSettings
 from assembla_mirror.errors import ConfigError
 from assembla_mirror.simulator import Scale, Simulator, World
 from assembla_mirror.store.database import open_db
+from assembla_mirror.store.reports import open_tickets_per_status, space_hours
 from assembla_mirror.store.runs import get_meta, set_meta
 from assembla_mirror.sync import SyncOptions, SyncReport, sync
 from assembla_mirror.sync.progress import Progress
@@ -75,19 +76,8 @@ def run_demo(
     engine = open_db(path)
     try:
         with engine.connect() as conn:
-            hours = [
-                dict(row._mapping)
-                for row in conn.exec_driver_sql(
-                    "SELECT space_name, hours, entries FROM hours_by_space ORDER BY hours DESC"
-                )
-            ]
-            open_tickets = [
-                dict(row._mapping)
-                for row in conn.exec_driver_sql(
-                    "SELECT status, sum(tickets) AS tickets FROM open_tickets_by_status "
-                    "GROUP BY status ORDER BY tickets DESC"
-                )
-            ]
+            hours = space_hours(conn)
+            open_tickets = open_tickets_per_status(conn)
     finally:
         engine.dispose()
     return DemoReport(report, hours, open_tickets)

@@ -29,12 +29,13 @@ import httpx
 
 from assembla_mirror.api.client import AssemblaClient
 from assembla_mirror.errors import ToolNotFoundError
+from assembla_mirror.model import convert as n
 from assembla_mirror.pages.offload import Decoder
-from assembla_mirror.pages.prepare import Prepared
+from assembla_mirror.pages.rows import Rows
 from assembla_mirror.store import writes as store
 from assembla_mirror.store.database import open_db
 from assembla_mirror.sync import SyncOptions, parse_only, sync
-from assembla_mirror.sync.tickets import WALK_PARAMS, write_ticket_page
+from assembla_mirror.sync.tickets import WALK_PARAMS, write_tickets
 from bench.simulator import RunningSimulator, simulator_process
 
 FLOOR_COLUMNS = (
@@ -81,7 +82,7 @@ def floor(sim: RunningSimulator, db: Path) -> tuple[int, float]:
     return count, seconds
 
 
-def fetch_alone(sim: RunningSimulator, db: Path) -> tuple[list[Prepared], float]:
+def fetch_alone(sim: RunningSimulator, db: Path) -> tuple[list[Rows], float]:
     """Every ticket page of the spaces in ``db``, as rows, and the seconds it took."""
     with sqlite3.connect(db) as conn:
         spaces = [row[0] for row in conn.execute("SELECT id FROM spaces")]
@@ -94,16 +95,16 @@ def fetch_alone(sim: RunningSimulator, db: Path) -> tuple[list[Prepared], float]
     client, decoder = AssemblaClient(sim.settings(), sim.credentials), Decoder()
     pages, started = [], time.perf_counter()
     for space in spaces:
-        decode = decoder.for_kind("tickets", field_ids[space])
+        decode = decoder.for_table(n.TICKETS, field_ids[space])
         try:
             walk = client.iter_decoded(f"/v1/spaces/{space}/tickets", WALK_PARAMS, decode)
-            pages += [page.prepared for _number, page, _last in walk if page is not None]
+            pages += [page.rows for _number, page, _last in walk if page is not None]
         except ToolNotFoundError:
             continue
     return pages, time.perf_counter() - started
 
 
-def write_alone(db: Path, pages: list[Prepared]) -> float:
+def write_alone(db: Path, pages: list[Rows]) -> float:
     """Seconds to write ``pages`` into ``db`` after emptying its tickets."""
     emptying = sqlite3.connect(db, isolation_level=None)
     try:
@@ -118,7 +119,7 @@ def write_alone(db: Path, pages: list[Prepared]) -> float:
     for start in range(0, len(pages), 8):
         with engine.begin() as conn:
             for page in pages[start : start + 8]:
-                write_ticket_page(conn, page, counter)
+                write_tickets(conn, page.rows, page.values, counter)
     seconds = time.perf_counter() - started
     engine.dispose()
     return seconds

@@ -1,7 +1,14 @@
-"""Shared test fixtures: every test runs with a clean ASSEMBLA_* environment."""
+"""Shared test fixtures: a clean ASSEMBLA_* environment for every test, simulators (over
+loopback HTTP or in-process), and the synced mirror the read-side tests share.
+
+The shared mirror lives here rather than in ``tests/read/conftest.py`` because the
+command-line tests in ``tests/cli`` read it too, and a fixture defined in a
+directory's conftest is invisible outside that directory.
+"""
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +18,7 @@ import pytest
 
 if TYPE_CHECKING:
     from assembla_mirror.simulator import Simulator, World
+    from tests.read.use_mirror import SyncedAccount
 
 
 @pytest.fixture(autouse=True)
@@ -40,6 +48,55 @@ def sim(small_world: World) -> Iterator[Simulator]:
 
 
 @pytest.fixture
+def in_process_sim(small_world: World) -> Simulator:
+    """A simulator of ``small_world`` that answers in-process only (never started: no
+    socket); reach it with ``tests.support.run_sync_in_process`` or ``sim.transport()``."""
+    from assembla_mirror.simulator import Simulator
+
+    return Simulator(small_world)
+
+
+@pytest.fixture
 def db(tmp_path: Path) -> Path:
     """Where a test's mirror lives."""
     return tmp_path / "mirror.db"
+
+
+# -- the shared synced mirror ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def synced_account(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SyncedAccount]:
+    """The small account (seed 11), comments included, synced once for the whole session.
+
+    Read-only: every test that uses it is checked to leave the file as it found it
+    (see :func:`shared_mirror_is_left_alone`), and the session ends by checking its bytes.
+    """
+    from tests.read.use_mirror import content_digest, sync_small_account
+
+    account = sync_small_account(tmp_path_factory.mktemp("synced"))
+    yield account
+    gc.collect()  # close forgotten connections: their checkpoints write the file itself
+    assert content_digest(account.path) == account.digest, "the shared mirror was changed"
+
+
+@pytest.fixture(scope="session")
+def synced_mirror(synced_account: SyncedAccount) -> Path:
+    """The shared synced mirror's path, to read only: a test that changes the mirror
+    works on a copy (``synced_account.copy_to(tmp_path)``)."""
+    return synced_account.path
+
+
+@pytest.fixture(autouse=True)
+def shared_mirror_is_left_alone(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test that wrote to the shared mirror (it should have taken a copy)."""
+    if "synced_account" not in request.fixturenames:
+        yield
+        return
+    account: SyncedAccount = request.getfixturevalue("synced_account")
+    before = account.file_state()
+    yield
+    assert account.file_state() == before, (
+        f"{request.node.nodeid} changed the shared mirror {account.path}; "
+        "a test that writes works on a copy (synced_account.copy_to(tmp_path))"
+    )

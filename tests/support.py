@@ -1,25 +1,51 @@
-"""Helpers for tests that sync a simulator account (imported by test modules)."""
+"""Helpers for tests that sync a simulator account (imported by test modules).
+
+Two ways to reach the simulator: over loopback HTTP (:func:`run_sync`, the
+simulator must be running) and in-process (:func:`run_sync_in_process`, no
+socket: ``Simulator.transport()`` answers through the same request handling).
+Tests about the network, faults on the wire, rate limits or kills use the
+first; tests that only need a synced mirror use the second, which is faster.
+"""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from assembla_mirror.api.credentials import Credentials
 from assembla_mirror.api.settings import ClientSettings
-from assembla_mirror.simulator import Simulator
+from assembla_mirror.simulator import IN_PROCESS_URL, Simulator
+from assembla_mirror.store.dialect import SQLITE
+from assembla_mirror.store.target import database_target
 from assembla_mirror.sync import SyncOptions, SyncReport, sync
 
 
-def settings_for(sim: Simulator, **changes: object) -> ClientSettings:
-    """Client settings pointing at a simulator: no pacing, tiny backoff for fast retries."""
+def client_settings(api_url: str, legacy_url: str, **changes: object) -> ClientSettings:
+    """Settings for a simulator at these URLs: no pacing, tiny backoff for fast retries."""
     base = ClientSettings(
-        api_url=sim.api_url,
-        legacy_url=sim.legacy_url,
+        api_url=api_url,
+        legacy_url=legacy_url,
         rate_limit=None,
         backoff_base=0.01,
         backoff_cap=0.05,
     )
     return base.with_(**changes) if changes else base
+
+
+def settings_for(sim: Simulator, **changes: object) -> ClientSettings:
+    """Client settings pointing at a running simulator's loopback URLs (see
+    :func:`client_settings`)."""
+    return client_settings(sim.api_url, sim.legacy_url, **changes)
+
+
+def in_process_settings(**changes: object) -> ClientSettings:
+    """Client settings for the in-process path (pass ``sim.transport()`` with them)."""
+    return client_settings(IN_PROCESS_URL, IN_PROCESS_URL, **changes)
 
 
 def credentials_for(sim: Simulator, *, legacy: bool = True) -> Credentials:
@@ -34,9 +60,58 @@ def credentials_for(sim: Simulator, *, legacy: bool = True) -> Credentials:
 
 
 def run_sync(sim: Simulator, db: Path, *, legacy: bool = True, **options: object) -> SyncReport:
-    """One sync of ``sim`` into ``db`` with the given :class:`SyncOptions` fields."""
+    """One sync of the running ``sim`` into ``db`` over loopback HTTP, with the given
+    :class:`SyncOptions` fields.
+
+    Pages are decoded in this process unless ``decode_processes`` says otherwise:
+    starting a worker costs each sync a third of a second, and the worker is
+    tested where it matters (tests/pages, and the kill tests' ``mirror sync``
+    processes, which choose as a real run does).
+    """
+    options.setdefault("decode_processes", 0)
     return sync(
         SyncOptions(db_path=db, **options),  # type: ignore[arg-type]
         settings_for(sim),
         credentials_for(sim, legacy=legacy),
     )
+
+
+def run_sync_in_process(
+    sim: Simulator, db: Path, *, legacy: bool = True, **options: object
+) -> SyncReport:
+    """Like :func:`run_sync`, through ``sim.transport()``: no socket, ``sim`` need not run.
+
+    Pages are decoded in this process unless ``decode_processes`` says otherwise: a
+    test that only needs a mirror gains nothing from starting a worker process.
+    """
+    options.setdefault("decode_processes", 0)
+    return sync(
+        SyncOptions(db_path=db, **options),  # type: ignore[arg-type]
+        in_process_settings(),
+        credentials_for(sim, legacy=legacy),
+        transport=sim.transport(),
+        legacy_transport=sim.transport(),
+    )
+
+
+def _hold_run_lock(path: str, ready: Any) -> None:
+    with SQLITE.run_lock(database_target(path)):
+        ready.set()
+        signal.pause()
+
+
+@contextmanager
+def run_lock_held_elsewhere(path: Path) -> Iterator[None]:
+    """Another process holds the run lock of the mirror at ``path`` until the block ends,
+    when it is killed (SIGKILL: the kernel must release its lock)."""
+    context = multiprocessing.get_context("spawn")
+    ready = context.Event()
+    holder = context.Process(target=_hold_run_lock, args=(str(path), ready))
+    holder.start()
+    try:
+        assert ready.wait(30), "the lock holder did not start"
+        yield
+    finally:
+        assert holder.pid is not None
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.join()

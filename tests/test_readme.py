@@ -20,7 +20,7 @@ import pytest
 from assembla_mirror.cli import cli
 from assembla_mirror.demo import DEMO_SEED
 from assembla_mirror.simulator import Scale, Simulator, World
-from tests.support import run_sync
+from tests.support import run_sync_in_process
 
 REPO = Path(__file__).resolve().parent.parent
 README = (REPO / "README.md").read_text("utf-8")
@@ -53,8 +53,8 @@ def mirror_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("readme")
     # The demo account: its first space is the original wrapper README's "Big Project".
     world = World.generate(seed=DEMO_SEED, scale=Scale.preset("demo"))
-    with Simulator(world) as sim:
-        assert run_sync(sim, directory / "assembla.db", with_comments=True).ok
+    sim = Simulator(world)  # answering in-process: the examples need a mirror, not a wire
+    assert run_sync_in_process(sim, directory / "assembla.db", with_comments=True).ok
     return directory
 
 

@@ -20,10 +20,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from assembla_mirror.api import legacy
-from assembla_mirror.api.paging import PageBody
 from assembla_mirror.errors import ResponseFormatError
-from assembla_mirror.pages.decode import parse_json, split_json_array
 
 D = TypeVar("D")
 
@@ -154,6 +151,14 @@ def reject_html(response: Answer, expected: str) -> None:
         )
 
 
+def parse_json(content: bytes | str) -> Any:
+    """``json.loads``; nesting too deep for the parser is a :class:`ResponseFormatError`."""
+    try:
+        return json.loads(content)
+    except RecursionError:
+        raise ResponseFormatError("the answer is nested too deeply to read") from None
+
+
 def json_body(response: Answer) -> Any:
     """The JSON of a 2xx answer, ``None`` for 204."""
     if response.status_code == 204:
@@ -168,48 +173,30 @@ def json_body(response: Answer) -> Any:
         ) from None
 
 
-def decoded_body(decode: Callable[[bytes], D]) -> Callable[[Answer], D]:
-    """A body parser handing a JSON list answer's bytes to ``decode`` (``b"[]"`` for 204).
+def decoded_body(decode: Callable[[bytes], D], expected: str = "JSON") -> Callable[[Answer], D]:
+    """A body parser handing an answer's bytes to ``decode`` (``b""`` for a 204).
 
-    ``decode`` (see :func:`assembla_mirror.pages.decode.decode_page`) may run in a worker
-    process; a ValueError from it means the body was not JSON, which is retried.
+    ``decode`` (the caller's: see :mod:`assembla_mirror.pages.decode`) may run in a
+    worker process; a ValueError from it means the body was not what it should
+    be (cut short, garbled), which is retried.
     """
 
     def parse(response: Answer) -> D:
         if response.status_code == 204:
-            return decode(b"[]")
-        reject_html(response, "JSON")
+            return decode(b"")
+        reject_html(response, expected)
+        if not response.content.strip():  # cut to nothing: never taken for an empty list
+            status = response.status_code
+            raise RetryableFailure(f"an empty body (HTTP {status})", status=status, bad_body=True)
         try:
             return decode(response.content)
         except ValueError:
             status = response.status_code
             raise RetryableFailure(
-                f"invalid JSON (HTTP {status})", status=status, bad_body=True
+                f"invalid {expected} (HTTP {status})", status=status, bad_body=True
             ) from None
 
     return parse
-
-
-def list_body(response: Answer) -> PageBody:
-    """A JSON list answer with each element's exact text (``raw``), empty for 204.
-
-    Keeping the text as sent spares re-encoding every object for ``raw_json``,
-    and stores the payload untouched.
-    """
-    if response.status_code == 204:
-        return PageBody([], [])
-    reject_html(response, "JSON")
-    try:
-        items, raw = split_json_array(response.content.decode("utf-8"))
-    except ValueError:
-        try:  # valid JSON, but not an array: let the caller say what it expected
-            return PageBody(parse_json(response.content), None)
-        except ValueError:
-            status = response.status_code
-            raise RetryableFailure(
-                f"invalid JSON (HTTP {status})", status=status, bad_body=True
-            ) from None
-    return PageBody(items, raw)
 
 
 def object_body(response: Answer) -> tuple[dict[str, Any], str]:
@@ -226,18 +213,6 @@ def object_body(response: Answer) -> tuple[dict[str, Any], str]:
     if not isinstance(value, dict):
         raise ResponseFormatError(f"expected a JSON object, got {type(value).__name__}")
     return value, text
-
-
-def time_logs_body(response: Answer) -> list[dict[str, Any]]:
-    """The time logs of a legacy XML answer, ``[]`` for 204."""
-    if response.status_code == 204:
-        return []
-    reject_html(response, "XML")
-    try:
-        return list(legacy.parse_time_logs(response.content))
-    except ResponseFormatError as exc:
-        status = response.status_code
-        raise RetryableFailure(f"{exc} (HTTP {status})", status=status, bad_body=True) from None
 
 
 def raw_body(response: Answer) -> RawResponse:

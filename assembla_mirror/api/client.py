@@ -66,11 +66,9 @@ from assembla_mirror.api.answers import (
     error_code,
     is_incomplete,
     json_body,
-    list_body,
     object_body,
     raw_body,
     redirect_target,
-    time_logs_body,
 )
 from assembla_mirror.api.credentials import (
     Credentials,
@@ -79,7 +77,7 @@ from assembla_mirror.api.credentials import (
     sanitize_url,
 )
 from assembla_mirror.api.pacing import Clock, RateLimiter, Sleep, backoff_delay, parse_retry_after
-from assembla_mirror.api.paging import Listing, Page
+from assembla_mirror.api.paging import Listing
 from assembla_mirror.api.settings import ClientSettings
 from assembla_mirror.errors import (
     ApiError,
@@ -90,9 +88,8 @@ from assembla_mirror.errors import (
     ResponseFormatError,
     ToolNotFoundError,
 )
-from assembla_mirror.model.convert import is_record
 
-__all__ = ["STATUS_ACTIONS", "AssemblaClient", "Page", "RawResponse", "RequestStats"]
+__all__ = ["STATUS_ACTIONS", "AssemblaClient", "RawResponse", "RequestStats"]
 
 log = logging.getLogger(__name__)
 install_log_filter("httpx")
@@ -264,54 +261,25 @@ class AssemblaClient:
         """The parsed JSON at ``path`` (``None`` for 204)."""
         return self._call("GET", path, params, route="api", parse=json_body)
 
-    def get_list(self, path: str, params: Params | None = None) -> list[dict[str, Any]]:
-        """A JSON list of objects, ``[]`` for 204; 404 raises ToolNotFoundError/NotFoundError."""
-        data = self.get(path, params)
-        if data is None:
-            return []
-        if not isinstance(data, list) or not all(is_record(item) for item in data):
-            shown = normalize_path(path)[0]
-            raise ResponseFormatError(
-                f"GET {shown}: expected a JSON list of objects, got {type(data).__name__}",
-                method="GET",
-                path=shown,
-                status=200,
-            )
-        return data
-
-    def get_page(self, path: str, params: Params | None = None) -> paging.PageBody:
-        """Like :meth:`get_list`, also keeping each item's JSON text as sent (for ``raw_json``)."""
-        body = self._call("GET", path, params, route="api", parse=list_body)
-        if body.raw is None or not all(is_record(item) for item in body.items):
-            shown = normalize_path(path)[0]
-            raise ResponseFormatError(
-                f"GET {shown}: expected a JSON list of objects, got {type(body.items).__name__}",
-                method="GET",
-                path=shown,
-                status=200,
-            )
-        return body
-
     def get_object(self, path: str, params: Params | None = None) -> tuple[dict[str, Any], str]:
         """One JSON object (``GET /v1/spaces/:id/tickets/:number``) and its text as sent."""
         return self._get_parsed(path, params, object_body)
 
-    def iter_pages(
+    def read(
         self,
         path: str,
-        params: Params | None = None,
+        params: Params | None,
+        decode: Callable[[bytes], T],
         *,
-        per_page: int = paging.DEFAULT_PER_PAGE,
-        start_page: int = 1,
-    ) -> Iterator[Page]:
-        """The pages of a list from ``start_page`` on (see :mod:`assembla_mirror.api.paging`)."""
-        base = dict(params or {})
-
-        def fetch(number: int, size: int) -> paging.PageBody:
-            return self.get_page(path, {**base, "page": number, "per_page": size})
-
-        label = "GET " + normalize_path(path)[0]
-        return paging.iter_pages(fetch, per_page=per_page, start_page=start_page, label=label)
+        legacy: bool = False,
+    ) -> T:
+        """One answer at ``path``, its bytes turned into what ``decode`` makes of them
+        (``b""`` for a 204); a ValueError from ``decode`` is a bad body, retried.
+        ``legacy`` asks the legacy XML host."""
+        if legacy:
+            parse = decoded_body(decode, "XML")
+            return self._call("GET", path, params, route="legacy", parse=parse)
+        return self._get_parsed(path, params, decoded_body(decode))
 
     def iter_decoded(
         self,
@@ -322,7 +290,8 @@ class AssemblaClient:
         per_page: int = paging.DEFAULT_PER_PAGE,
         start_page: int = 1,
     ) -> Iterator[tuple[int, L | None, bool]]:
-        """Like :meth:`iter_pages`, each answer's bytes turned into rows by ``decode``.
+        """The pages of a list from ``start_page`` on (see :mod:`assembla_mirror.api.paging`),
+        each answer's bytes turned into a page by ``decode`` (as for :meth:`read`).
 
         Yields ``(number, decoded, last)``; ``decoded`` is None on a final page
         that brought nothing new (see :func:`paging.walk`).
@@ -344,11 +313,6 @@ class AssemblaClient:
                 "GET /v1/user: expected a JSON object", method="GET", path="/v1/user", status=200
             )
         return me
-
-    def get_time_logs(self, task_id: int) -> list[dict[str, Any]]:
-        """One task's time logs from the legacy XML host (see :mod:`assembla_mirror.api.legacy`)."""
-        path = f"/user/time_entries/{int(task_id)}/time_logs"
-        return self._call("GET", path, None, route="legacy", parse=time_logs_body)
 
     def raw_get(
         self, path: str, params: Params | None = None, *, legacy: bool = False

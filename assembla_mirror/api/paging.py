@@ -7,16 +7,17 @@ page whose ids were all seen before also ends the walk (it is not yielded).
 A hard ``max_pages`` guard makes sure no endpoint can keep a walk going forever.
 
 Pages, not items, are yielded so the caller can commit and checkpoint per
-page. The final page always has ``last=True``; when the end only shows on the
-request after a full page (a list of exactly 100, 200, ... items), that final
-page is empty.
+page. What a page is, the caller decides: a fetch returns any :class:`Listing`
+(its item count and keys); the mirror's is the decoded page of
+:mod:`assembla_mirror.pages.decode`. The final page is marked ``last``; when the
+end only shows on the request after a full page (a list of exactly 100, 200, ...
+items), the walk yields None for that final page.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from assembla_mirror.errors import ApiError
@@ -37,65 +38,7 @@ class Listing(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class PageBody:
-    """What one request returned: the items, and the exact JSON text of each when known."""
-
-    items: list[dict[str, Any]]
-    raw: list[str] | None = None
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def item_keys(self) -> set[str]:
-        """The :func:`item_key` of every item."""
-        return {item_key(item) for item in self.items}
-
-
-#: ``fetch(page_number, per_page)`` returns that page's items (``[]`` for 204),
-#: or a :class:`PageBody` that also carries each item's text.
-FetchPage = Callable[[int, int], "list[dict[str, Any]] | PageBody"]
 L = TypeVar("L", bound=Listing)
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of a list: its 1-based ``number``, its ``items``, and whether it is the ``last``.
-
-    ``raw`` holds each item's JSON text as the server sent it, when the fetch kept it.
-    """
-
-    number: int
-    items: list[dict[str, Any]]
-    last: bool
-    raw: list[str] | None = None
-
-
-def iter_pages(
-    fetch: FetchPage,
-    *,
-    per_page: int = DEFAULT_PER_PAGE,
-    start_page: int = 1,
-    max_pages: int = DEFAULT_MAX_PAGES,
-    label: str = "list",
-) -> Iterator[Page]:
-    """Yield the pages of a list from ``start_page`` until one of the end signals.
-
-    ``label`` (a sanitized path) names the list in the error raised when more
-    than ``max_pages`` pages are requested.
-    """
-
-    def fetch_body(number: int, size: int) -> PageBody:
-        body = fetch(number, size)
-        return body if isinstance(body, PageBody) else PageBody(body)
-
-    for number, body, last in walk(
-        fetch_body, per_page=per_page, start_page=start_page, max_pages=max_pages, label=label
-    ):
-        if body is None:
-            yield Page(number, [], last=True)
-        else:
-            yield Page(number, body.items, last, body.raw)
 
 
 def walk(
@@ -106,10 +49,13 @@ def walk(
     max_pages: int = DEFAULT_MAX_PAGES,
     label: str = "list",
 ) -> Iterator[tuple[int, L | None, bool]]:
-    """:func:`iter_pages` for any :class:`Listing`: ``(number, answer, last)`` per page.
+    """The pages of a list from ``start_page`` until one of the end signals:
+    ``(number, answer, last)`` per page, ``fetch(number, per_page)`` asking for one.
 
     The answer is None on the final page when that page brought nothing new
-    (empty, or a page the endpoint sent again).
+    (empty, or a page the endpoint sent again). ``label`` (a sanitized path)
+    names the list in the error raised when more than ``max_pages`` pages are
+    requested.
     """
     if per_page < 1 or start_page < 1 or max_pages < 1:
         raise ValueError("per_page, start_page and max_pages must be positive")

@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from assembla_mirror.api.auth import authorization_url, exchange_pin
-from assembla_mirror.api.client import AssemblaClient, Page, RawResponse
+from assembla_mirror.api.client import AssemblaClient, RawResponse
 from assembla_mirror.api.credentials import (
     ENV_VARS,
     GROUPS,
@@ -32,6 +32,7 @@ from assembla_mirror.api.settings import ClientSettings
 from assembla_mirror.cli.base import api_options, cli
 from assembla_mirror.errors import AuthError
 from assembla_mirror.model.convert import UnreadableItem
+from assembla_mirror.pages.jsonlist import JsonList
 
 API_ACCESS_FIELDS = GROUPS[0]  # key pair and tokens: a new login replaces all of them
 
@@ -72,18 +73,18 @@ def get_command(
     query = parse_params(params)
     with AssemblaClient(settings) as client:
         if all_pages:
-            echo_pages(client.iter_pages(path, query))
+            pages = client.iter_decoded(path, query, JsonList.decode)
+            echo_pages(page for _number, page, _last in pages if page is not None)
             return
         echo_raw(client.raw_get(path, query, legacy=legacy))
 
 
-def echo_pages(pages: Iterable[Page]) -> None:
+def echo_pages(pages: Iterable[JsonList]) -> None:
     """Every item of ``pages`` as one JSON array, pretty-printed; an element nested too
     deeply to parse is printed as received, with a note."""
     shown = []
     for page in pages:
-        texts = page.raw or [""] * len(page.items)
-        for item, text in zip(page.items, texts, strict=True):
+        for item, text in zip(page.items, page.texts, strict=True):
             if isinstance(item, UnreadableItem):
                 click.echo(
                     f"(element {item.record_id!r} is nested too deeply to pretty-print; "

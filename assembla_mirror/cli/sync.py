@@ -13,7 +13,7 @@ import click
 
 from assembla_mirror.api.settings import ClientSettings
 from assembla_mirror.cli.base import api_options, cli, db_option, quiet_option
-from assembla_mirror.cli.progress import (
+from assembla_mirror.cli.display import (
     PlainProgress,
     TerminalProgress,
     format_duration,
@@ -24,7 +24,8 @@ from assembla_mirror.cli.render import table
 from assembla_mirror.demo import run_demo
 from assembla_mirror.read.status import mirror_status
 from assembla_mirror.store.database import current_revision, database_target, head_revision, open_db
-from assembla_mirror.sync import SyncOptions, SyncReport, parse_only, sync
+from assembla_mirror.store.views import SAMPLE_QUERY
+from assembla_mirror.sync import RESOURCES, SyncOptions, SyncReport, parse_only, sync
 from assembla_mirror.sync.plan import SyncPlan, plan_sync
 from assembla_mirror.sync.progress import NullProgress, Progress
 
@@ -149,8 +150,7 @@ def confirm_comment_cost(options: SyncOptions, settings: ClientSettings) -> None
     "--only",
     multiple=True,
     metavar="RESOURCE[,...]",
-    help="Sync only these resources: events, users, user_roles, ticket_statuses, "
-    "custom_fields, milestones, tickets, comments, tasks, time_logs.",
+    help=f"Sync only these resources: {', '.join(RESOURCES)}.",
 )
 @click.option("--full", is_flag=True, help="Refetch everything and reconcile deletions.")
 @click.option(
@@ -270,7 +270,7 @@ def status_command(db: str, runs: int) -> None:
                     row["resource"],
                     row["space_name"] or row["space_id"] or "(account)",
                     row["cursor"],
-                    "yes" if row["dirty"] or row["walk_page"] else "",
+                    "yes" if row["dirty"] or row["next_page"] or row["filled_through"] else "",
                     _minutes(row["synced_at"]),
                     _minutes(row["reconciled_at"]),
                 )
@@ -320,10 +320,10 @@ def demo_command(db: str, scale: str, quiet: bool) -> None:
     click.echo(
         f"""
 Open the mirror yourself:
-  sqlite3 {db} "SELECT * FROM hours_by_space"
+  sqlite3 {db} "{SAMPLE_QUERY}"
   pip install 'assembla-mirror[datasette]' && datasette {db}
   python -c "import pandas, sqlite3; \\
-    print(pandas.read_sql('SELECT * FROM hours_by_space', sqlite3.connect('{db}')))"
+    print(pandas.read_sql('{SAMPLE_QUERY}', sqlite3.connect('{db}')))"
 """
     )
 

@@ -33,6 +33,11 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = String(19)
     cache_ok = True
 
+    @property
+    def python_type(self) -> type[datetime]:
+        """What a value reads back as (the stored text is only its form)."""
+        return datetime
+
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
         if value is None or isinstance(value, str):
             return value
@@ -53,6 +58,11 @@ class ISODate(TypeDecorator[date]):
 
     impl = String(10)
     cache_ok = True
+
+    @property
+    def python_type(self) -> type[date]:
+        """What a value reads back as (the stored text is only its form)."""
+        return date
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
         if value is None or isinstance(value, str):

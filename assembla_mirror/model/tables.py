@@ -1,13 +1,19 @@
-"""The mirror's schema as SQLAlchemy 2.x typed models.
+"""The mirror's schema as SQLAlchemy 2.x typed models: every table and column, once.
 
 Table and column names follow Assembla's JSON field names; they are a public
-interface people write SQL against. Each entity keeps the payload it was last
-fetched with in ``raw_json``. Foreign keys are declared where the API nests one
-resource under another (a space's tickets, a ticket's custom field values, a
-task's time logs) and cascade, so removing a space or ticket removes what hangs
-off it. Cross references the API does not nest (``assigned_to_id``,
-``milestone_id``, a task's ``ticket_id``) are indexed but not constrained:
-Assembla itself lets them dangle (a departed user, a deleted milestone).
+interface people write SQL against. A table's docstring and each column's
+description are what Datasette shows and the object API's records document;
+each column also says where its value comes from (see :mod:`.declare`), which
+is how a record becomes a row (:mod:`.convert`). The sync's own bookkeeping
+tables are in :mod:`.bookkeeping`.
+
+Each entity keeps the payload it was last fetched with in ``raw_json``. Foreign
+keys are declared where the API nests one resource under another (a space's
+tickets, a ticket's custom field values, a task's time logs) and cascade, so
+removing a space or ticket removes what hangs off it. Cross references the API
+does not nest (``assigned_to_id``, ``milestone_id``, a task's ``ticket_id``) are
+indexed but not constrained: Assembla itself lets them dangle (a departed user,
+a deleted milestone).
 
 Deleted upstream means deleted here: rows disappear rather than carrying a
 ``deleted_at``; the ``events`` table keeps the history.
@@ -16,49 +22,46 @@ Deleted upstream means deleted here: rows disappear rather than carrying a
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    ForeignKey,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Text,
-    UniqueConstraint,
+from sqlalchemy import BigInteger, Index, Integer, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, MappedColumn
+
+# Re-exported: the bookkeeping tables belong to the same metadata, and callers
+# import Base (and with it every table) from here.
+from assembla_mirror.model.bookkeeping import MirrorMeta as MirrorMeta
+from assembla_mirror.model.bookkeeping import SearchPending as SearchPending
+from assembla_mirror.model.bookkeeping import SyncRun as SyncRun
+from assembla_mirror.model.bookkeeping import SyncState as SyncState
+from assembla_mirror.model.declare import NAMING_CONVENTION as NAMING_CONVENTION
+from assembla_mirror.model.declare import Base as Base
+from assembla_mirror.model.declare import (
+    declared_models,
+    mirror_column,
+    nested_in,
+    payload_column,
+    raw_json_column,
+    supplied_column,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from assembla_mirror.model.values import (
+    boolean,
+    calendar_date,
+    ident,
+    integer,
+    json_text,
+    real,
+    text,
+    utc,
+)
 
-from assembla_mirror.model.columns import ISODate, UTCDateTime
-
-# Deterministic constraint names: SQLite batch migrations can only drop or
-# alter a constraint Alembic can name.
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    """Declarative base carrying the naming convention."""
-
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {  # noqa: RUF012 (SQLAlchemy reads this class attribute)
-        datetime: UTCDateTime(),
-        date: ISODate(),
-        str: String(),
-    }
+# Descriptions shared by the columns of that name in several tables.
+SPACE_ID = "The space it belongs to (spaces.id)."
+CREATED_AT = "When it was created in Assembla (UTC)."
+UPDATED_AT = "When it was last changed in Assembla (UTC)."
+SPACE_TOOL_ID = "The space tool (the ticket tool) it belongs to."
 
 
-def space_fk(*, indexed: bool = True) -> Mapped[str]:
-    """The nesting foreign key to a space; unindexed where a composite index leads with it."""
-    return mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"), index=indexed)
-
-
-def arrival_ordered_id() -> Mapped[int]:
+def arrival_ordered_id(description: str) -> MappedColumn[Any]:
     """The Assembla id as primary key of a large table, without making it the rowid.
 
     SQLite stores a table in rowid order, and a column declared exactly
@@ -69,7 +72,7 @@ def arrival_ordered_id() -> Mapped[int]:
     are appended in the order they arrive: 2.5x cheaper to write. (Columns
     referring to such an id stay ``INTEGER``: the same thing to SQLite.)
     """
-    return mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    return payload_column(integer, description, BigInteger, primary_key=True, autoincrement=False)
 
 
 class Space(Base):
@@ -77,23 +80,38 @@ class Space(Base):
 
     __tablename__ = "spaces"
 
-    id: Mapped[str] = mapped_column(primary_key=True)
-    name: Mapped[str]
-    wiki_name: Mapped[str | None] = mapped_column(index=True)
-    description: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[int | None]
-    public_permissions: Mapped[int | None]
-    team_permissions: Mapped[int | None]
-    watcher_permissions: Mapped[int | None]
-    is_commercial: Mapped[bool | None]
-    is_manager: Mapped[bool | None]
-    parent_id: Mapped[str | None]
-    default_showpage: Mapped[str | None]
-    created_at: Mapped[datetime | None]
-    updated_at: Mapped[datetime | None]
-    # False when the space has no ticket tool (Assembla answers 404 "Tool not found").
-    has_ticket_tool: Mapped[bool | None]
-    raw_json: Mapped[str] = mapped_column(Text)
+    id: Mapped[str] = payload_column(
+        ident, "Assembla's id of the space (22 characters).", primary_key=True
+    )
+    name: Mapped[str] = payload_column(text, "The space's name.")
+    wiki_name: Mapped[str | None] = payload_column(
+        text, "The space's short name, as used in its URLs.", index=True
+    )
+    description: Mapped[str | None] = payload_column(text, "The space's description.", Text)
+    status: Mapped[int | None] = payload_column(
+        integer, "0 proposed, 1 active, 2 archived, 4 shared."
+    )
+    public_permissions: Mapped[int | None] = payload_column(
+        integer, "What the public may do: 0 nothing, 1 view."
+    )
+    team_permissions: Mapped[int | None] = payload_column(
+        integer, "What team members may do: 1 view, 2 edit, 3 all."
+    )
+    watcher_permissions: Mapped[int | None] = payload_column(
+        integer, "What watchers may do: 1 view."
+    )
+    is_commercial: Mapped[bool | None] = payload_column(boolean, "A paid (commercial) space.")
+    is_manager: Mapped[bool | None] = payload_column(
+        boolean, "The mirrored account manages this space."
+    )
+    parent_id: Mapped[str | None] = payload_column(ident, "The parent space, for a sub-space.")
+    default_showpage: Mapped[str | None] = payload_column(text, "The tab the space opens on.")
+    created_at: Mapped[datetime | None] = payload_column(utc, CREATED_AT)
+    updated_at: Mapped[datetime | None] = payload_column(utc, UPDATED_AT)
+    has_ticket_tool: Mapped[bool | None] = mirror_column(
+        "The space has a ticket tool (0: Assembla answered 404 'Tool not found')."
+    )
+    raw_json: Mapped[str] = raw_json_column()
 
 
 class User(Base):
@@ -101,14 +119,14 @@ class User(Base):
 
     __tablename__ = "users"
 
-    id: Mapped[str] = mapped_column(primary_key=True)
-    login: Mapped[str | None] = mapped_column(index=True)
-    name: Mapped[str | None]
-    email: Mapped[str | None]
-    organization: Mapped[str | None]
-    phone: Mapped[str | None]
-    picture: Mapped[str | None]
-    raw_json: Mapped[str] = mapped_column(Text)
+    id: Mapped[str] = payload_column(ident, "Assembla's id of the user.", primary_key=True)
+    login: Mapped[str | None] = payload_column(text, "The user's login.", index=True)
+    name: Mapped[str | None] = payload_column(text, "The user's full name.")
+    email: Mapped[str | None] = payload_column(text, "E-mail address, when the user shares it.")
+    organization: Mapped[str | None] = payload_column(text, "Organization, when given.")
+    phone: Mapped[str | None] = payload_column(text, "Phone number, when given.")
+    picture: Mapped[str | None] = payload_column(text, "Avatar URL ('' when none).")
+    raw_json: Mapped[str] = raw_json_column()
 
 
 class UserRole(Base):
@@ -116,16 +134,20 @@ class UserRole(Base):
 
     __tablename__ = "user_roles"
 
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    space_id: Mapped[str] = space_fk()
-    user_id: Mapped[str] = mapped_column(index=True)
-    role: Mapped[str | None]
-    status: Mapped[int | None]
-    title: Mapped[str | None]
-    invited_by_id: Mapped[str | None]
-    invited_time: Mapped[datetime | None]
-    agreed_time: Mapped[datetime | None]
-    raw_json: Mapped[str] = mapped_column(Text)
+    id: Mapped[int] = payload_column(
+        integer, "Assembla's id of the membership.", primary_key=True, autoincrement=False
+    )
+    space_id: Mapped[str] = payload_column(ident, SPACE_ID, nested_in("spaces.id"), index=True)
+    user_id: Mapped[str] = payload_column(ident, "The member (users.id).", index=True)
+    role: Mapped[str | None] = payload_column(text, "watcher, member or owner.")
+    status: Mapped[int | None] = payload_column(integer, "1 invited, 2 accepted, 3 removed.")
+    title: Mapped[str | None] = payload_column(text, "The member's title in the space.")
+    invited_by_id: Mapped[str | None] = payload_column(ident, "Who invited the member (users.id).")
+    invited_time: Mapped[datetime | None] = payload_column(
+        utc, "When the member was invited (UTC)."
+    )
+    agreed_time: Mapped[datetime | None] = payload_column(utc, "When the member accepted (UTC).")
+    raw_json: Mapped[str] = raw_json_column()
 
 
 class Milestone(Base):
@@ -134,25 +156,28 @@ class Milestone(Base):
     __tablename__ = "milestones"
     __table_args__ = (Index(None, "space_id", "title"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    space_id: Mapped[str] = space_fk(indexed=False)
-    title: Mapped[str | None]
-    description: Mapped[str | None] = mapped_column(Text)
-    is_completed: Mapped[bool | None]
-    due_date: Mapped[date | None]
-    start_date: Mapped[date | None]
-    completed_date: Mapped[date | None]
-    planner_type: Mapped[int | None]
-    release_level: Mapped[int | None]
-    pretty_release_level: Mapped[str | None]
-    release_notes: Mapped[str | None] = mapped_column(Text)
-    budget: Mapped[float | None]
-    user_id: Mapped[str | None]
-    created_by: Mapped[str | None]
-    updated_by: Mapped[str | None]
-    created_at: Mapped[datetime | None]
-    updated_at: Mapped[datetime | None]
-    raw_json: Mapped[str] = mapped_column(Text)
+    id: Mapped[int] = payload_column(
+        integer, "Assembla's id of the milestone.", primary_key=True, autoincrement=False
+    )
+    # Unindexed on its own: the index on (space_id, title) leads with it.
+    space_id: Mapped[str] = payload_column(ident, SPACE_ID, nested_in("spaces.id"))
+    title: Mapped[str | None] = payload_column(text, "The milestone's title.")
+    description: Mapped[str | None] = payload_column(text, "The milestone's description.", Text)
+    is_completed: Mapped[bool | None] = payload_column(boolean, "The milestone is completed.")
+    due_date: Mapped[date | None] = payload_column(calendar_date, "When it is due.")
+    start_date: Mapped[date | None] = payload_column(calendar_date, "When work on it starts.")
+    completed_date: Mapped[date | None] = payload_column(calendar_date, "When it was completed.")
+    planner_type: Mapped[int | None] = payload_column(integer, "0 none, 1 backlog, 2 current.")
+    release_level: Mapped[int | None] = payload_column(integer, "1 alpha, 2 beta, 3 stable.")
+    pretty_release_level: Mapped[str | None] = payload_column(text, "The release level in words.")
+    release_notes: Mapped[str | None] = payload_column(text, "Release notes.", Text)
+    budget: Mapped[float | None] = payload_column(real, "Budget (Assembla's number, no unit).")
+    user_id: Mapped[str | None] = payload_column(ident, "Who is responsible (users.id).")
+    created_by: Mapped[str | None] = payload_column(ident, "Who created it (users.id).")
+    updated_by: Mapped[str | None] = payload_column(ident, "Who changed it last (users.id).")
+    created_at: Mapped[datetime | None] = payload_column(utc, CREATED_AT)
+    updated_at: Mapped[datetime | None] = payload_column(utc, UPDATED_AT)
+    raw_json: Mapped[str] = raw_json_column()
 
 
 class TicketStatus(Base):
@@ -161,15 +186,22 @@ class TicketStatus(Base):
     __tablename__ = "ticket_statuses"
     __table_args__ = (Index(None, "space_id", "name"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    space_id: Mapped[str] = space_fk(indexed=False)
-    name: Mapped[str]
-    state: Mapped[int | None]
-    list_order: Mapped[int | None]
-    space_tool_id: Mapped[str | None]
-    created_at: Mapped[datetime | None]
-    updated_at: Mapped[datetime | None]
-    raw_json: Mapped[str] = mapped_column(Text)
+    id: Mapped[int] = payload_column(
+        integer, "Assembla's id of the status.", primary_key=True, autoincrement=False
+    )
+    # Supplied: the payload names its space only by the space tool.
+    space_id: Mapped[str] = supplied_column(SPACE_ID, nested_in("spaces.id"))
+    name: Mapped[str] = payload_column(text, "The status name tickets carry in tickets.status.")
+    state: Mapped[int | None] = payload_column(
+        integer, "1 open, 0 closed: the state of tickets in this status."
+    )
+    list_order: Mapped[int | None] = payload_column(
+        integer, "Position in the space's list of statuses."
+    )
+    space_tool_id: Mapped[str | None] = payload_column(ident, SPACE_TOOL_ID)
+    created_at: Mapped[datetime | None] = payload_column(utc, CREATED_AT)
+    updated_at: Mapped[datetime | None] = payload_column(utc, UPDATED_AT)
+    raw_json: Mapped[str] = raw_json_column()
 
 
 class CustomField(Base):
@@ -178,21 +210,27 @@ class CustomField(Base):
     __tablename__ = "custom_fields"
     __table_args__ = (Index(None, "space_id", "title"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    space_id: Mapped[str] = space_fk(indexed=False)
-    title: Mapped[str]
-    type: Mapped[str | None]
-    order: Mapped[int | None]
-    required: Mapped[bool | None]
-    hide: Mapped[bool | None]
-    default_value: Mapped[str | None]
-    example_value: Mapped[str | None]
-    # JSON array text of the allowed values for "List" fields.
-    list_options: Mapped[str | None] = mapped_column(Text)
-    space_tool_id: Mapped[str | None]
-    created_at: Mapped[datetime | None]
-    updated_at: Mapped[datetime | None]
-    raw_json: Mapped[str] = mapped_column(Text)
+    id: Mapped[int] = payload_column(
+        integer, "Assembla's id of the custom field.", primary_key=True, autoincrement=False
+    )
+    # Supplied: the payload names its space only by the space tool.
+    space_id: Mapped[str] = supplied_column(SPACE_ID, nested_in("spaces.id"))
+    title: Mapped[str] = payload_column(text, "The field's title; tickets key their values by it.")
+    type: Mapped[str | None] = payload_column(text, "Text, Numeric, Team List, List or Date.")
+    order: Mapped[int | None] = payload_column(integer, "Position among the space's custom fields.")
+    required: Mapped[bool | None] = payload_column(boolean, "A value is required.")
+    hide: Mapped[bool | None] = payload_column(boolean, "Hidden in Assembla's ticket form.")
+    default_value: Mapped[str | None] = payload_column(json_text, "Default value.")
+    example_value: Mapped[str | None] = payload_column(
+        json_text, "Example value shown in Assembla."
+    )
+    list_options: Mapped[str | None] = payload_column(
+        json_text, "For List fields: the allowed values (JSON array).", Text
+    )
+    space_tool_id: Mapped[str | None] = payload_column(ident, SPACE_TOOL_ID)
+    created_at: Mapped[datetime | None] = payload_column(utc, CREATED_AT)
+    updated_at: Mapped[datetime | None] = payload_column(utc, UPDATED_AT)
+    raw_json: Mapped[str] = raw_json_column()
 
 
 class Ticket(Base):
@@ -204,37 +242,76 @@ class Ticket(Base):
         Index(None, "space_id", "state", "status"),
     )
 
-    id: Mapped[int] = arrival_ordered_id()
-    space_id: Mapped[str] = space_fk(indexed=False)
-    number: Mapped[int]
-    summary: Mapped[str | None]
-    description: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str | None]
-    state: Mapped[int | None]
-    priority: Mapped[int | None]
-    importance: Mapped[float | None]
-    is_story: Mapped[bool | None]
-    story_importance: Mapped[int | None]
-    hierarchy_type: Mapped[int | None]
-    permission_type: Mapped[int | None]
-    milestone_id: Mapped[int | None] = mapped_column(index=True)
-    component_id: Mapped[int | None]
-    assigned_to_id: Mapped[str | None] = mapped_column(index=True)
-    assigned_to_name: Mapped[str | None]
-    reporter_id: Mapped[str | None] = mapped_column(index=True)
-    notification_list: Mapped[str | None] = mapped_column(Text)
-    estimate: Mapped[float | None]
-    total_estimate: Mapped[float | None]
-    working_hours: Mapped[float | None]
-    total_working_hours: Mapped[float | None]
-    total_invested_hours: Mapped[float | None]
-    is_support: Mapped[bool | None]
-    picture_url: Mapped[str | None]
-    due_date: Mapped[date | None]
-    completed_date: Mapped[datetime | None]
-    created_on: Mapped[datetime | None] = mapped_column(index=True)
-    updated_at: Mapped[datetime | None] = mapped_column(index=True)
-    raw_json: Mapped[str] = mapped_column(Text)
+    id: Mapped[int] = arrival_ordered_id(
+        "Assembla's global id of the ticket (tasks and comments refer to it)."
+    )
+    # Unindexed on its own: the unique (space_id, number) leads with it.
+    space_id: Mapped[str] = payload_column(ident, SPACE_ID, nested_in("spaces.id"))
+    number: Mapped[int] = payload_column(integer, "The ticket number within its space (#12).")
+    summary: Mapped[str | None] = payload_column(text, "One-line summary.")
+    description: Mapped[str | None] = payload_column(
+        text, "Full description (Markdown or Textile).", Text
+    )
+    status: Mapped[str | None] = payload_column(text, "Status name (ticket_statuses.name).")
+    state: Mapped[int | None] = payload_column(integer, "1 open, 0 closed.")
+    priority: Mapped[int | None] = payload_column(
+        integer, "1 highest, 2 high, 3 normal, 4 low, 5 lowest."
+    )
+    importance: Mapped[float | None] = payload_column(
+        real, "Planner ordering (new tickets get -1)."
+    )
+    is_story: Mapped[bool | None] = payload_column(boolean, "The ticket is a story.")
+    story_importance: Mapped[int | None] = payload_column(
+        integer, "Story size: 0 none, 1 small, 4 medium, 7 large."
+    )
+    hierarchy_type: Mapped[int | None] = payload_column(
+        integer, "0 none, 1 subtask, 2 story, 3 epic."
+    )
+    permission_type: Mapped[int | None] = payload_column(
+        integer, "0 development ticket, 1 private support, 2 public support."
+    )
+    milestone_id: Mapped[int | None] = payload_column(
+        integer,
+        "The milestone (milestones.id); may name one no longer in the mirror.",
+        index=True,
+    )
+    component_id: Mapped[int | None] = payload_column(
+        integer, "Component, where the space uses them."
+    )
+    assigned_to_id: Mapped[str | None] = payload_column(
+        ident, "Assignee (users.id); null when unassigned.", index=True
+    )
+    assigned_to_name: Mapped[str | None] = payload_column(
+        text, "Assignee's name as Assembla sent it."
+    )
+    reporter_id: Mapped[str | None] = payload_column(
+        ident, "Who reported it (users.id).", index=True
+    )
+    notification_list: Mapped[str | None] = payload_column(
+        text, "Users notified of changes (comma-separated users.id).", Text
+    )
+    estimate: Mapped[float | None] = payload_column(
+        real, "Estimate (hours or points, per the space's setting)."
+    )
+    total_estimate: Mapped[float | None] = payload_column(real, "Estimate including subtasks.")
+    working_hours: Mapped[float | None] = payload_column(real, "Remaining working hours.")
+    total_working_hours: Mapped[float | None] = payload_column(
+        real, "Remaining working hours including subtasks."
+    )
+    total_invested_hours: Mapped[float | None] = payload_column(
+        real, "Hours invested, as Assembla totals them."
+    )
+    is_support: Mapped[bool | None] = payload_column(boolean, "A support ticket.")
+    picture_url: Mapped[str | None] = payload_column(text, "Picture of the reporter.")
+    due_date: Mapped[date | None] = payload_column(calendar_date, "When it is due.")
+    completed_date: Mapped[datetime | None] = payload_column(
+        utc, "When it entered a closed status (UTC)."
+    )
+    created_on: Mapped[datetime | None] = payload_column(
+        utc, "When it was created (UTC).", index=True
+    )
+    updated_at: Mapped[datetime | None] = payload_column(utc, UPDATED_AT, index=True)
+    raw_json: Mapped[str] = raw_json_column()
 
 
 class TicketCustomField(Base):
@@ -244,15 +321,23 @@ class TicketCustomField(Base):
     # Clustered on its key: one B-tree to write per value instead of two.
     __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012
 
-    ticket_id: Mapped[int] = mapped_column(
-        Integer, ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    # Every column is supplied: convert.ticket_custom_field_rows builds these
+    # rows from a ticket's custom_fields object, in this order.
+    ticket_id: Mapped[int] = supplied_column(
+        "The ticket (tickets.id).", Integer, nested_in("tickets.id"), primary_key=True
     )
-    title: Mapped[str] = mapped_column(primary_key=True)
-    # Null when the title matches no custom field of the space the mirror knows.
-    custom_field_id: Mapped[int | None] = mapped_column(
-        ForeignKey("custom_fields.id", ondelete="CASCADE"), index=True
+    title: Mapped[str] = supplied_column(
+        "The custom field's title, as the ticket keys it.", primary_key=True
     )
-    value: Mapped[str | None] = mapped_column(Text)
+    custom_field_id: Mapped[int | None] = supplied_column(
+        "The custom field (custom_fields.id); null if the mirror knows none of the space's "
+        "custom fields by this title.",
+        nested_in("custom_fields.id"),
+        index=True,
+    )
+    value: Mapped[str | None] = supplied_column(
+        "The value as text (a user id for Team List fields).", Text
+    )
 
 
 class TicketComment(Base):
@@ -260,18 +345,23 @@ class TicketComment(Base):
 
     __tablename__ = "ticket_comments"
 
-    id: Mapped[int] = arrival_ordered_id()
-    ticket_id: Mapped[int] = mapped_column(
-        Integer, ForeignKey("tickets.id", ondelete="CASCADE"), index=True
+    id: Mapped[int] = arrival_ordered_id("Assembla's id of the comment.")
+    ticket_id: Mapped[int] = payload_column(
+        integer, "The ticket (tickets.id).", Integer, nested_in("tickets.id"), index=True
     )
-    space_id: Mapped[str | None] = mapped_column(index=True)
-    user_id: Mapped[str | None] = mapped_column(index=True)
-    user_name: Mapped[str | None]
-    comment: Mapped[str | None] = mapped_column(Text)
-    ticket_changes: Mapped[str | None] = mapped_column(Text)
-    created_on: Mapped[datetime | None]
-    updated_at: Mapped[datetime | None]
-    raw_json: Mapped[str] = mapped_column(Text)
+    # Supplied: the comment's payload does not name its space.
+    space_id: Mapped[str | None] = supplied_column(SPACE_ID, index=True)
+    user_id: Mapped[str | None] = payload_column(ident, "The author (users.id).", index=True)
+    user_name: Mapped[str | None] = payload_column(text, "The author's name as Assembla sent it.")
+    comment: Mapped[str | None] = payload_column(
+        text, "The comment text ('' for change-only entries).", Text
+    )
+    ticket_changes: Mapped[str | None] = payload_column(
+        text, "The changes made with the comment (YAML text).", Text
+    )
+    created_on: Mapped[datetime | None] = payload_column(utc, "When it was written (UTC).")
+    updated_at: Mapped[datetime | None] = payload_column(utc, UPDATED_AT)
+    raw_json: Mapped[str] = raw_json_column()
 
 
 class Task(Base):
@@ -279,21 +369,31 @@ class Task(Base):
 
     __tablename__ = "tasks"
 
-    id: Mapped[int] = arrival_ordered_id()
-    space_id: Mapped[str] = space_fk()
-    user_id: Mapped[str | None] = mapped_column(index=True)
-    ticket_id: Mapped[int | None] = mapped_column(index=True)
-    ticket_number: Mapped[int | None]
-    hours: Mapped[float | None]
-    begin_at: Mapped[datetime | None] = mapped_column(index=True)
-    end_at: Mapped[datetime | None]
-    description: Mapped[str | None] = mapped_column(Text)
-    url: Mapped[str | None]
-    billed: Mapped[bool | None]
-    job_agreement_id: Mapped[int | None]
-    created_at: Mapped[datetime | None]
-    updated_at: Mapped[datetime | None] = mapped_column(index=True)
-    raw_json: Mapped[str] = mapped_column(Text)
+    id: Mapped[int] = arrival_ordered_id("Assembla's id of the time entry.")
+    space_id: Mapped[str] = payload_column(ident, SPACE_ID, nested_in("spaces.id"), index=True)
+    user_id: Mapped[str | None] = payload_column(
+        ident, "Who logged the time (users.id).", index=True
+    )
+    ticket_id: Mapped[int | None] = payload_column(
+        integer, "The ticket worked on (tickets.id), if any.", index=True
+    )
+    ticket_number: Mapped[int | None] = payload_column(
+        integer, "That ticket's number in its space."
+    )
+    hours: Mapped[float | None] = payload_column(real, "Hours spent.")
+    begin_at: Mapped[datetime | None] = payload_column(
+        utc, "When the work began (UTC).", index=True
+    )
+    end_at: Mapped[datetime | None] = payload_column(utc, "When the work ended (UTC).")
+    description: Mapped[str | None] = payload_column(text, "What was done.", Text)
+    url: Mapped[str | None] = payload_column(text, "A link given with the entry.")
+    billed: Mapped[bool | None] = payload_column(boolean, "Already billed.")
+    job_agreement_id: Mapped[int | None] = payload_column(
+        integer, "The job agreement it is billed under."
+    )
+    created_at: Mapped[datetime | None] = payload_column(utc, CREATED_AT)
+    updated_at: Mapped[datetime | None] = payload_column(utc, UPDATED_AT, index=True)
+    raw_json: Mapped[str] = raw_json_column()
 
 
 class TimeLog(Base):
@@ -301,16 +401,16 @@ class TimeLog(Base):
 
     __tablename__ = "time_logs"
 
-    id: Mapped[int] = arrival_ordered_id()
-    task_id: Mapped[int] = mapped_column(
-        Integer, ForeignKey("tasks.id", ondelete="CASCADE"), index=True
+    id: Mapped[int] = arrival_ordered_id("Id of the time log (legacy API).")
+    task_id: Mapped[int] = payload_column(
+        integer, "The time entry (tasks.id).", Integer, nested_in("tasks.id"), index=True
     )
-    space_id: Mapped[str | None]
-    user_id: Mapped[str | None]
-    description: Mapped[str | None] = mapped_column(Text)
-    is_timeout: Mapped[bool | None]
-    created_at: Mapped[datetime | None]
-    raw_json: Mapped[str] = mapped_column(Text)
+    space_id: Mapped[str | None] = payload_column(ident, SPACE_ID)
+    user_id: Mapped[str | None] = payload_column(ident, "Who logged it (users.id).")
+    description: Mapped[str | None] = payload_column(text, "What was done.", Text)
+    is_timeout: Mapped[bool | None] = payload_column(boolean, "Closed by Assembla's timer timeout.")
+    created_at: Mapped[datetime | None] = payload_column(utc, "When it was logged (UTC).")
+    raw_json: Mapped[str] = raw_json_column()
 
 
 class Event(Base):
@@ -319,89 +419,33 @@ class Event(Base):
     __tablename__ = "events"
     __table_args__ = (Index(None, "object", "object_id"),)
 
-    # Events carry no id: this key is a digest of the event plus its occurrence
+    # Supplied by convert.event_row: a digest of the event plus its occurrence
     # number among identical events, stable across overlapping fetches.
-    id: Mapped[str] = mapped_column(primary_key=True)
-    date: Mapped[datetime] = mapped_column(index=True)
-    space_id: Mapped[str | None] = mapped_column(index=True)
-    space_name: Mapped[str | None]
-    object: Mapped[str | None]
-    object_id: Mapped[str | None]
-    operation: Mapped[str | None]
-    title: Mapped[str | None]
-    url: Mapped[str | None]
-    author_id: Mapped[str | None] = mapped_column(index=True)
-    author_name: Mapped[str | None]
-    ticket_id: Mapped[int | None]
-    ticket_number: Mapped[int | None]
-    whatchanged: Mapped[str | None] = mapped_column(Text)
-    comment_or_description: Mapped[str | None] = mapped_column(Text)
-    raw_json: Mapped[str] = mapped_column(Text)
-
-
-class SyncState(Base):
-    """Where each resource of each space stands: cursor, pending work, reconciliation time."""
-
-    __tablename__ = "sync_state"
-
-    resource: Mapped[str] = mapped_column(primary_key=True)
-    # '' for account-wide resources (spaces, activity, the task walk).
-    space_id: Mapped[str] = mapped_column(primary_key=True)
-    # Highest ``updated_at`` (UTC text) up to which the resource is complete.
-    cursor: Mapped[str | None]
-    # True when activity showed a change the resource has not fetched yet.
-    dirty: Mapped[bool] = mapped_column(default=False)
-    # A walk in progress: the next page to fetch and the cursor it will set.
-    walk_page: Mapped[int | None]
-    walk_top: Mapped[str | None]
-    # A date-bounded walk in progress (the activity stream): the oldest date it stored.
-    walk_bottom: Mapped[str | None]
-    synced_at: Mapped[datetime | None]
-    reconciled_at: Mapped[datetime | None]
-
-
-class SyncRun(Base):
-    """One ``mirror sync``: when, how it ended, requests made and rows changed per table."""
-
-    __tablename__ = "sync_runs"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    started_at: Mapped[datetime] = mapped_column(index=True)
-    finished_at: Mapped[datetime | None]
-    # running, success, failed, interrupted
-    outcome: Mapped[str]
-    mode: Mapped[str]
-    requests: Mapped[int] = mapped_column(default=0)
-    # JSON: {"tickets": {"inserted": n, "updated": n, "deleted": n}, ...}
-    rows_json: Mapped[str] = mapped_column(Text, default="{}")
-    # JSON: the options the run was started with (never credentials).
-    options_json: Mapped[str] = mapped_column(Text, default="{}")
-    warnings_json: Mapped[str] = mapped_column(Text, default="[]")
-    error: Mapped[str | None] = mapped_column(Text)
-
-
-class SearchPending(Base):
-    """Rows whose full-text entry is still to be written (see :mod:`assembla_mirror.store.search`).
-
-    The sync queues every ticket and comment it inserts here, and triggers every
-    one edited, in the writing transaction; the sync indexes the queue in one
-    pass at its end, which is many times cheaper than indexing page by page.
-    """
-
-    __tablename__ = "search_pending"
-
-    # "tickets" or "ticket_comments"
-    source: Mapped[str] = mapped_column(primary_key=True)
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-
-
-class MirrorMeta(Base):
-    """Key/value facts about the mirror: whose account, remembered options (e.g. comments)."""
-
-    __tablename__ = "mirror_meta"
-
-    key: Mapped[str] = mapped_column(primary_key=True)
-    value: Mapped[str | None] = mapped_column(Text)
+    id: Mapped[str] = supplied_column(
+        "Digest of the event (events carry no id) plus its repeat count.", primary_key=True
+    )
+    date: Mapped[datetime] = payload_column(utc, "When it happened (UTC).", index=True)
+    space_id: Mapped[str | None] = payload_column(ident, SPACE_ID, index=True)
+    space_name: Mapped[str | None] = payload_column(text, "The space's name.")
+    object: Mapped[str | None] = payload_column(
+        text, "What it happened to: Ticket, Ticket Comment, Milestone, User ..."
+    )
+    object_id: Mapped[str | None] = payload_column(
+        text, "The object's id (a number or a 22-character id)."
+    )
+    operation: Mapped[str | None] = payload_column(text, "created, updated, deleted, commented ...")
+    title: Mapped[str | None] = payload_column(text, "The object's title (a ticket's summary).")
+    url: Mapped[str | None] = payload_column(text, "Link to the object in Assembla.")
+    author_id: Mapped[str | None] = payload_column(ident, "Who did it (users.id).", index=True)
+    author_name: Mapped[str | None] = payload_column(text, "Their name.")
+    # Supplied by convert.event_row from the payload's nested ``ticket`` object.
+    ticket_id: Mapped[int | None] = supplied_column("The ticket, for ticket events (tickets.id).")
+    ticket_number: Mapped[int | None] = supplied_column("That ticket's number in its space.")
+    whatchanged: Mapped[str | None] = payload_column(json_text, "Which fields changed.", Text)
+    comment_or_description: Mapped[str | None] = payload_column(
+        text, "The comment, or the start of the description (Assembla cuts it).", Text
+    )
+    raw_json: Mapped[str] = raw_json_column()
 
 
 #: The account's data: two mirrors of one account hold exactly these rows.
@@ -420,3 +464,6 @@ ENTITY_TABLES = (
 )
 #: Every mirrored table: the data, and the activity events as far back as ever fetched.
 TABLES = (*ENTITY_TABLES, "events")
+
+#: Every model (the bookkeeping tables' too) by table name, in table order.
+MODELS = declared_models()

@@ -30,8 +30,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from assembla_mirror.model.specs import TableSpec
 from assembla_mirror.pages.decode import (
-    DecodedPage,
+    Page,
     answer,
     decode_page,
     from_answer,
@@ -41,6 +42,8 @@ from assembla_mirror.pages.decode import (
 log = logging.getLogger(__name__)
 
 _LENGTH = struct.Struct(">I")
+#: The kinds of page worth a worker: lists of thousands of rows, a hundred a page.
+OFFLOADED = frozenset({"tickets", "tasks"})
 #: The package's parent directory, so a worker imports this very copy of it.
 _IMPORT_ROOT = str(Path(__file__).resolve().parents[2])
 
@@ -139,20 +142,25 @@ class Decoder:
         """True when pages are decoded in this process (no workers, or they failed)."""
         return self._failed
 
-    def for_kind(self, kind: str, context: Any) -> Callable[[bytes], DecodedPage]:
-        """A ``decode(content)`` for pages of ``kind`` (see :data:`decode.KINDS`)."""
-        return lambda content: self.decode(kind, context, content)
+    def for_table(self, spec: TableSpec, context: Any) -> Callable[[bytes], Page]:
+        """A ``decode(content)`` for list answers of ``spec``'s table (see
+        :func:`decode.rows_of` for ``context``): in a worker for the large lists
+        (:data:`OFFLOADED`), here for the small ones, whose round trip would cost
+        more than it saves."""
+        if spec.table not in OFFLOADED:
+            return lambda content: decode_page(spec, context, content)
+        return lambda content: self.decode(spec, context, content)
 
-    def decode(self, kind: str, context: Any, content: bytes) -> DecodedPage:
+    def decode(self, spec: TableSpec, context: Any, content: bytes) -> Page:
         """The page ``content`` as rows (raises as :func:`decode.decode_page` does)."""
         worker = None if self._failed else self._take()
         if worker is None:
-            return decode_page(kind, context, content)
+            return decode_page(spec, context, content)
         try:
-            reply = worker.call(request_bytes(kind, context, content))
+            reply = worker.call(request_bytes(spec, context, content))
         except (OSError, EOFError, ValueError) as exc:
             self._fail(f"a decode worker failed ({exc})")
-            return decode_page(kind, context, content)
+            return decode_page(spec, context, content)
         self._idle.put(worker)
         return from_answer(reply)
 

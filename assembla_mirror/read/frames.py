@@ -36,9 +36,11 @@ from assembla_mirror.errors import ConfigError, MirrorError
 from assembla_mirror.model.columns import UTC_FORMAT, ISODate, UTCDateTime
 from assembla_mirror.model.tables import Base
 from assembla_mirror.read.mirror import Mirror
-from assembla_mirror.read.reports.common import connect, day_bounds, in_list, resolve_spaces
+from assembla_mirror.read.reports.common import check_days, connect, resolve_spaces
 from assembla_mirror.read.reports.hours import NO_DATE
 from assembla_mirror.read.reports.hours import hours as hours_report
+from assembla_mirror.store import listings
+from assembla_mirror.store.results import Rows
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -164,21 +166,17 @@ def _connect(source: Source) -> Iterator[Connection]:
         yield conn
 
 
-def _frame(
-    conn: Connection, sql: str, params: Mapping[str, Any], kinds: Mapping[str, Kind | None]
-) -> pd.DataFrame:
+def _frame(rows: Rows, kinds: Mapping[str, Kind | None]) -> pd.DataFrame:
     pd = _pandas()
-    result = conn.exec_driver_sql(sql, dict(params))
-    frame = pd.DataFrame.from_records(result.all(), columns=list(result.keys()))
+    frame = pd.DataFrame.from_records(rows.rows, columns=list(rows.columns))
     for name in frame.columns:
         frame[name] = _convert(pd, frame[name], kinds.get(name, DERIVED_KINDS.get(name)))
     return frame
 
 
-def _table_columns(table: str, alias: str, raw_json: bool) -> tuple[str, dict[str, Kind | None]]:
+def _table_columns(table: str, raw_json: bool) -> tuple[list[str], dict[str, Kind | None]]:
     names = [c.name for c in Base.metadata.tables[table].c if raw_json or c.name != "raw_json"]
-    select = ", ".join(f'{alias}."{name}"' for name in names)
-    return select, {name: column_kind(table, name) for name in names}
+    return names, {name: column_kind(table, name) for name in names}
 
 
 def _day(value: date | str | None) -> date | None:
@@ -202,23 +200,18 @@ def table(name: str, source: Source = DEFAULT_SOURCE, *, raw_json: bool = False)
         raise ConfigError(
             f"no table {name!r}; the tables are: {', '.join(sorted(Base.metadata.tables))}"
         )
-    select, kinds = _table_columns(name, "x", raw_json)
+    columns, kinds = _table_columns(name, raw_json)
     with _connect(source) as conn:
-        return _frame(conn, f'SELECT {select} FROM "{name}" AS x', {}, kinds)
+        return _frame(listings.table_rows(conn, name, columns), kinds)
 
 
 def view(name: str, source: Source = DEFAULT_SOURCE) -> pd.DataFrame:
     """A report view of the mirror (``hours_by_space``, ``milestone_progress`` ...), typed."""
     with _connect(source) as conn:
-        views = [
-            row[0]
-            for row in conn.exec_driver_sql(
-                "SELECT name FROM sqlite_master WHERE type = 'view' ORDER BY name"
-            )
-        ]
+        views = listings.view_names(conn)
         if name not in views:
             raise ConfigError(f"no view {name!r}; the views are: {', '.join(views)}")
-        return _frame(conn, f'SELECT * FROM "{name}"', {}, {})
+        return _frame(listings.view_rows(conn, name), {})
 
 
 def query(
@@ -231,24 +224,17 @@ def query(
     """Any SQL (``:name`` parameters bound from ``params``); columns are typed by ``dtypes``
     and, for the names the report views use (``hours``, ``week_start`` ...), by name."""
     with _connect(source) as conn:
-        return _frame(conn, sql, params or {}, dict(dtypes or {}))
+        return _frame(listings.run_sql(conn, sql, params or {}), dict(dtypes or {}))
 
 
 def tickets(
     source: Source = DEFAULT_SOURCE, *, space: str | Sequence[str] | None = None
 ) -> pd.DataFrame:
     """Tickets with ``space_name`` and ``milestone_title``; ``space`` by name, wiki_name or id."""
-    select, kinds = _table_columns("tickets", "k", raw_json=False)
+    columns, kinds = _table_columns("tickets", raw_json=False)
     with _connect(source) as conn:
-        where, params = in_list("k.space_id", resolve_spaces(conn, _spaces(space)), "space")
-        sql = f"""
-            SELECT {select}, s.name AS space_name, m.title AS milestone_title
-            FROM tickets AS k
-            JOIN spaces AS s ON s.id = k.space_id
-            LEFT JOIN milestones AS m ON m.id = k.milestone_id
-            WHERE {where}
-            ORDER BY s.name, k.number"""
-        return _frame(conn, sql, params, kinds)
+        space_ids = resolve_spaces(conn, _spaces(space))
+        return _frame(listings.ticket_listing(conn, columns, space_ids), kinds)
 
 
 def tasks(
@@ -262,25 +248,12 @@ def tasks(
 
     ``since``/``until`` are inclusive days bounding ``begin_at`` (UTC).
     """
-    low, high = day_bounds(_day(since), _day(until))
-    select, kinds = _table_columns("tasks", "t", raw_json=False)
+    first, last = _day(since), _day(until)
+    check_days(first, last)
+    columns, kinds = _table_columns("tasks", raw_json=False)
     with _connect(source) as conn:
-        where, params = in_list("t.space_id", resolve_spaces(conn, _spaces(space)), "space")
-        conditions = [where]
-        if low:
-            conditions.append("t.begin_at >= :low")
-        if high:
-            conditions.append("t.begin_at < :high")
-        sql = f"""
-            SELECT {select}, s.name AS space_name, u.login AS user_login, u.name AS user_name,
-                   k.summary AS ticket_summary
-            FROM tasks AS t
-            JOIN spaces AS s ON s.id = t.space_id
-            LEFT JOIN users AS u ON u.id = t.user_id
-            LEFT JOIN tickets AS k ON k.id = t.ticket_id
-            WHERE {" AND ".join(conditions)}
-            ORDER BY t.begin_at, t.id"""
-        return _frame(conn, sql, {**params, "low": low, "high": high}, kinds)
+        space_ids = resolve_spaces(conn, _spaces(space))
+        return _frame(listings.task_listing(conn, columns, space_ids, first, last), kinds)
 
 
 def events(
@@ -291,29 +264,19 @@ def events(
     until: date | str | None = None,
 ) -> pd.DataFrame:
     """Activity events the mirror kept, oldest first; ``since``/``until`` bound ``date`` (UTC)."""
-    low, high = day_bounds(_day(since), _day(until))
-    select, kinds = _table_columns("events", "e", raw_json=False)
+    first, last = _day(since), _day(until)
+    check_days(first, last)
+    columns, kinds = _table_columns("events", raw_json=False)
     with _connect(source) as conn:
-        where, params = in_list("e.space_id", resolve_spaces(conn, _spaces(space)), "space")
-        conditions = [where]
-        if low:
-            conditions.append("e.date >= :low")
-        if high:
-            conditions.append("e.date < :high")
-        sql = f"""
-            SELECT {select} FROM events AS e
-            WHERE {" AND ".join(conditions)}
-            ORDER BY e.date, e.id"""
-        return _frame(conn, sql, {**params, "low": low, "high": high}, kinds)
+        space_ids = resolve_spaces(conn, _spaces(space))
+        return _frame(listings.event_listing(conn, columns, space_ids, first, last), kinds)
 
 
 def custom_fields(source: Source = DEFAULT_SOURCE) -> pd.DataFrame:
     """Custom field values wide: one row per ticket (index ``ticket_id``), one column per title."""
     with _connect(source) as conn:
         long = _frame(
-            conn,
-            "SELECT ticket_id, title, value FROM ticket_custom_fields ORDER BY ticket_id, title",
-            {},
+            listings.custom_field_values(conn),
             {"ticket_id": "int", "title": "str", "value": "str"},
         )
     wide = long.pivot(index="ticket_id", columns="title", values="value")

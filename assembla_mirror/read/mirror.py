@@ -6,8 +6,9 @@
     space = m.space(name="Big Project")
     tickets = space.tickets(assigned_to_id=user.id, priority=1, status_name="Test")
 
-Filters become SQL with bound parameters (never a Python loop over a table):
-``field=value`` compares, ``None`` means IS NULL, a list/tuple/set means IN.
+Filters become SQL with bound parameters (never a Python loop over a table; see
+:mod:`assembla_mirror.store.objects`): ``field=value`` compares, ``None`` means
+IS NULL, a list/tuple/set means IN.
 A filter naming no column raises :class:`~assembla_mirror.errors.ConfigError`
 listing the columns. Singular lookups return the one match or None, and raise
 :class:`AmbiguousError` when several match, as the original did. The mirror is
@@ -16,18 +17,21 @@ the cache: nothing here touches the network except :meth:`Mirror.sync`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 from dateutil import parser as dateparser
-from sqlalchemy import ColumnElement, Table, and_, select
+from sqlalchemy import Table
 
 from assembla_mirror.errors import ConfigError, MirrorError
 from assembla_mirror.model.tables import Base
 from assembla_mirror.read.records import Event, Milestone, Record, Space, Task, Ticket, User
+from assembla_mirror.store import objects
 from assembla_mirror.store.database import open_existing
+from assembla_mirror.store.objects import Between
+from assembla_mirror.store.search import search_tickets
 
 R = TypeVar("R", bound=Record)
 
@@ -93,8 +97,8 @@ class Mirror:
     ) -> list[Task]:
         """Time entries by space, user, ticket and ``begin_at`` range (``until`` is inclusive)."""
         scope = _scope(space_id=space, user_id=user, ticket_id=ticket)
-        conditions = _range(self._table(Task), "begin_at", since, until)
-        return self._select(Task, filters, extra=conditions, order="begin_at", **scope)
+        span = _span("begin_at", since, until)
+        return self._select(Task, filters, span=span, order="begin_at", **scope)
 
     def events(
         self,
@@ -106,13 +110,11 @@ class Mirror:
     ) -> list[Event]:
         """Activity events the mirror has kept, newest first."""
         scope = _scope(space_id=space)
-        conditions = _range(self._table(Event), "date", since, until)
-        return self._select(Event, filters, extra=conditions, order="-date", **scope)
+        span = _span("date", since, until)
+        return self._select(Event, filters, span=span, order="-date", **scope)
 
     def search(self, text: str, *, limit: int = 50) -> list[Ticket]:
         """Tickets whose summary or description match ``text`` (full-text, best first)."""
-        from assembla_mirror.store.search import search_tickets
-
         with self.engine.connect() as conn:
             ids = [hit.ticket_id for hit in search_tickets(conn, text, limit=limit)]
         by_id = {ticket.id: ticket for ticket in self._select(Ticket, {"id": ids})}
@@ -134,19 +136,16 @@ class Mirror:
         kind: type[R],
         filters: Mapping[str, Any],
         *,
-        extra: Iterable[ColumnElement[bool]] = (),
+        span: Between | None = None,
         order: str | None = None,
         **scope: Any,
     ) -> list[R]:
         table = self._table(kind)
-        conditions = [*_conditions(table, kind, {**filters, **scope}), *extra]
-        statement = select(table).where(and_(*conditions)) if conditions else select(table)
+        where = _filters(table, kind, {**filters, **scope})
         key = order or ("number" if "number" in table.c else "id")
-        column = table.c[key.lstrip("-")]
-        statement = statement.order_by(column.desc() if key.startswith("-") else column)
         with self.engine.connect() as conn:
-            rows = conn.execute(statement).mappings().all()
-        return [kind(self, dict(row)) for row in rows]
+            rows = objects.find_rows(conn, kind.table, where, order=key, span=span)
+        return [kind(self, row) for row in rows]
 
     def _one(self, kind: type[R], filters: Mapping[str, Any], **scope: Any) -> R | None:
         if not filters:
@@ -165,31 +164,20 @@ class Mirror:
         return self._only(kind, self._select(kind, {"id": key}), {"id": key})
 
     def _members(self, space: Space, filters: Mapping[str, Any]) -> list[User]:
-        users = self._table(User)
-        roles = Base.metadata.tables["user_roles"]
-        members = select(roles.c.user_id).where(roles.c.space_id == space.id)
-        conditions = [users.c.id.in_(members), *_conditions(users, User, filters)]
+        where = _filters(self._table(User), User, filters)
         with self.engine.connect() as conn:
-            rows = conn.execute(select(users).where(and_(*conditions)).order_by(users.c.name))
-            return [User(self, dict(row), space_id=space.id) for row in rows.mappings()]
+            rows = objects.space_members(conn, space.id, where)
+        return [User(self, row, space_id=space.id) for row in rows]
 
     def _assignees(self, milestone: Milestone, filters: Mapping[str, Any]) -> list[User]:
-        users, tickets = self._table(User), self._table(Ticket)
-        assigned = select(tickets.c.assigned_to_id).where(tickets.c.milestone_id == milestone.id)
-        conditions = [users.c.id.in_(assigned), *_conditions(users, User, filters)]
+        where = _filters(self._table(User), User, filters)
         with self.engine.connect() as conn:
-            rows = conn.execute(select(users).where(and_(*conditions)).order_by(users.c.name))
-            return [User(self, dict(row), space_id=milestone.space_id) for row in rows.mappings()]
+            rows = objects.milestone_assignees(conn, milestone.id, where)
+        return [User(self, row, space_id=milestone.space_id) for row in rows]
 
     def _custom_fields(self, ticket_id: int) -> dict[str, str | None]:
-        values = Base.metadata.tables["ticket_custom_fields"]
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(values.c.title, values.c.value)
-                .where(values.c.ticket_id == ticket_id)
-                .order_by(values.c.title)
-            )
-            return {str(row[0]): row[1] for row in rows}
+            return objects.ticket_custom_field_values(conn, ticket_id)
 
 
 def _scope(**references: Any) -> dict[str, Any]:
@@ -201,8 +189,9 @@ def _scope(**references: Any) -> dict[str, Any]:
     }
 
 
-def _conditions(table: Table, kind: type[Record], filters: Mapping[str, Any]) -> list[Any]:
-    conditions: list[Any] = []
+def _filters(table: Table, kind: type[Record], filters: Mapping[str, Any]) -> dict[str, Any]:
+    """``filters`` as column filters for the store: names checked, aliases and records resolved."""
+    checked: dict[str, Any] = {}
     for name, value in filters.items():
         column_name = ALIASES.get(name, name)
         if column_name not in table.c:
@@ -210,31 +199,21 @@ def _conditions(table: Table, kind: type[Record], filters: Mapping[str, Any]) ->
                 f"{kind.table} have no field {name!r}; filter on one of: "
                 + ", ".join(column.name for column in table.c if column.name != "raw_json")
             )
-        column = table.c[column_name]
-        if isinstance(value, Record):
-            value = value.id
-        if value is None:
-            conditions.append(column.is_(None))
-        elif isinstance(value, list | tuple | set | frozenset):
-            conditions.append(column.in_(list(value)))
-        else:
-            conditions.append(column == value)
-    return conditions
+        checked[column_name] = value.id if isinstance(value, Record) else value
+    return checked
 
 
-def _range(
-    table: Table,
-    column_name: str,
+def _span(
+    column: str,
     since: date | datetime | str | None,
     until: date | datetime | str | None,
-) -> list[ColumnElement[bool]]:
-    column = table.c[column_name]
-    conditions = []
-    if since is not None:
-        conditions.append(column >= _instant(since, end=False))
-    if until is not None:
-        conditions.append(column < _instant(until, end=True))
-    return conditions
+) -> Between | None:
+    """``column`` between ``since`` and ``until`` (inclusive), or None for no bound."""
+    if since is None and until is None:
+        return None
+    low = None if since is None else _instant(since, end=False)
+    high = None if until is None else _instant(until, end=True)
+    return Between(column, low, high)
 
 
 def _instant(value: date | datetime | str, *, end: bool) -> datetime:

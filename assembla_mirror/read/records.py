@@ -4,22 +4,79 @@ A record exposes its columns as attributes and as keys (``ticket.summary`` and
 ``ticket["summary"]``, as the original wrapper's 1.x and 2.x did), with native
 types: aware UTC datetimes, dates, floats, bools. Navigation methods
 (``space.tickets()``, ``ticket.milestone()``) query the mirror on demand.
+
+Each record class names the model it reads (``class Ticket(Record,
+model=tables.Ticket)``) and takes everything else from it: its table, and its
+:attr:`~Record.fields`, the model's columns with their Python types and
+descriptions (listed in the class's docstring too, for ``help()``). The values
+are converted by the model's column types as the mirror reads them.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from assembla_mirror.model import tables
+from assembla_mirror.model.declare import Base, table_of
 
 if TYPE_CHECKING:
     from assembla_mirror.read.mirror import Mirror
 
 
+@dataclass(frozen=True)
+class Field:
+    """One field of a record: a column of its model, as the record returns it."""
+
+    name: str
+    python_type: type
+    nullable: bool
+    description: str
+
+    @property
+    def annotation(self) -> str:
+        """The field's type as written in Python: ``datetime | None``."""
+        name = self.python_type.__name__
+        return f"{name} | None" if self.nullable else name
+
+
+def record_fields(model: type[Base]) -> Mapping[str, Field]:
+    """The fields of a record of ``model``: each column, its type as read back, its meaning."""
+    return MappingProxyType(
+        {
+            column.name: Field(
+                column.name, column.type.python_type, bool(column.nullable), column.doc or ""
+            )
+            for column in table_of(model).columns
+        }
+    )
+
+
+def _fields_doc(model: type[Base], fields: Mapping[str, Field]) -> str:
+    lines = [
+        f"    {field.name} ({field.annotation}): {field.description}" for field in fields.values()
+    ]
+    return f"Fields, from the model ``{model.__name__}``:\n\n" + "\n".join(lines)
+
+
 class Record:
     """A mirrored row. Equal records are the same row of the same table."""
 
-    table = ""
+    #: The model of the table the record reads, and that table's name.
+    model: ClassVar[type[Base]]
+    table: ClassVar[str] = ""
+    #: The record's fields by name, derived from the model.
+    fields: ClassVar[Mapping[str, Field]] = MappingProxyType({})
+
+    def __init_subclass__(cls, *, model: type[Base] | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if model is None:
+            return
+        cls.model, cls.table, cls.fields = model, model.__tablename__, record_fields(model)
+        cls.__doc__ = f"{cls.__doc__ or ''}\n\n{_fields_doc(model, cls.fields)}\n"
 
     def __init__(self, mirror: Mirror, data: dict[str, Any]) -> None:
         self._mirror = mirror
@@ -32,6 +89,10 @@ class Record:
             raise AttributeError(
                 f"{type(self).__name__} has no field {name!r}; fields: {', '.join(self._data)}"
             ) from None
+
+    def __dir__(self) -> list[str]:
+        # Offer the fields to tab completion beside the methods.
+        return sorted({*super().__dir__(), *self._data})
 
     def __getitem__(self, name: str) -> Any:
         return self._data[name]
@@ -74,10 +135,8 @@ class Record:
         return str(self._data.get("id"))
 
 
-class Space(Record):
+class Space(Record, model=tables.Space):
     """A space: its milestones, tickets, users, tasks and events."""
-
-    table = "spaces"
 
     def milestones(self, **filters: Any) -> list[Milestone]:
         """The space's milestones matching ``filters``."""
@@ -122,10 +181,8 @@ class Space(Record):
         return self._mirror._select(CustomField, {}, space_id=self.id)
 
 
-class Milestone(Record):
+class Milestone(Record, model=tables.Milestone):
     """A milestone: its tickets and the users working on them."""
-
-    table = "milestones"
 
     def space(self) -> Space | None:
         """The milestone's space."""
@@ -148,10 +205,8 @@ class Milestone(Record):
         return self._mirror._only(User, self._mirror._assignees(self, filters), filters)
 
 
-class User(Record):
+class User(Record, model=tables.User):
     """A user: the tickets assigned to them, their time entries."""
-
-    table = "users"
 
     def __init__(self, mirror: Mirror, data: dict[str, Any], space_id: str | None = None) -> None:
         super().__init__(mirror, data)
@@ -176,10 +231,8 @@ class User(Record):
         return self._mirror.tasks(user=self, **filters)
 
 
-class Ticket(Record):
+class Ticket(Record, model=tables.Ticket):
     """A ticket, with ``custom_fields`` as a dict and ``status_name`` for ``status``."""
-
-    table = "tickets"
 
     def _label(self) -> str:
         return f"#{self._data.get('number')} - {self._data.get('summary')}"
@@ -222,10 +275,8 @@ class Ticket(Record):
         return self._mirror.tasks(ticket=self, **filters)
 
 
-class Task(Record):
+class Task(Record, model=tables.Task):
     """A time entry."""
-
-    table = "tasks"
 
     def _label(self) -> str:
         return f"{self._data.get('hours')} h {self._data.get('begin_at')}"
@@ -243,11 +294,9 @@ class Task(Record):
         return None if self.ticket_id is None else self._mirror._get(Ticket, self.ticket_id)
 
 
-class Event(Record):
+class Event(Record, model=tables.Event):
     """An activity event. ``author`` and ``space`` are also offered as the small dicts
     (``event.author["id"]``) the original wrapper's stream example reads."""
-
-    table = "events"
 
     @property
     def author(self) -> dict[str, Any]:
@@ -263,19 +312,13 @@ class Event(Record):
         return f"{self._data.get('date')} {self._data.get('object')} {self._data.get('operation')}"
 
 
-class TicketStatus(Record):
+class TicketStatus(Record, model=tables.TicketStatus):
     """A ticket status of a space."""
 
-    table = "ticket_statuses"
 
-
-class CustomField(Record):
+class CustomField(Record, model=tables.CustomField):
     """A custom field definition of a space."""
 
-    table = "custom_fields"
 
-
-class Comment(Record):
+class Comment(Record, model=tables.TicketComment):
     """A ticket comment."""
-
-    table = "ticket_comments"

@@ -10,20 +10,27 @@ and the benchmarks::
         world.update_ticket(world.spaces_of()[0].id, 1, status="Fixed")
         expected = world.truth()
 
+Tests that need no network can skip the socket: ``sim.transport()`` is an httpx
+transport answering in-process through the same handling (pass it with base URL
+:data:`IN_PROCESS_URL`; the simulator need not be started).
+
 Modules: :mod:`.world` (state and mutations), :mod:`.generator` (seeded data),
-:mod:`.api` (endpoints), :mod:`.server` (HTTP, auth, limits, faults, log),
+:mod:`.api` (endpoints), :mod:`.server` (auth, limits, faults, log: the core),
+:mod:`.transport` (the socket server), :mod:`.inprocess` (the path without a socket),
 :mod:`.truth` (test oracle).
 """
 
 from assembla_mirror.simulator.clock import Clock
 from assembla_mirror.simulator.entities import RawJson
 from assembla_mirror.simulator.faults import FaultConfig, FaultSet
+from assembla_mirror.simulator.inprocess import IN_PROCESS_URL, SocketOnlyFault
 from assembla_mirror.simulator.scale import Scale
 from assembla_mirror.simulator.server import RequestRecord, SimCredentials, Simulator
 from assembla_mirror.simulator.truth import Truth
 from assembla_mirror.simulator.world import World
 
 __all__ = [
+    "IN_PROCESS_URL",
     "Clock",
     "FaultConfig",
     "FaultSet",
@@ -32,6 +39,7 @@ __all__ = [
     "Scale",
     "SimCredentials",
     "Simulator",
+    "SocketOnlyFault",
     "Truth",
     "World",
 ]

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-from email.message import Message
 
 from assembla_mirror.simulator.entities import User
+from assembla_mirror.simulator.exchange import RequestHeaders
 from assembla_mirror.simulator.oauth import TokenStore
 from assembla_mirror.simulator.routes import TEXT, Response, error
 from assembla_mirror.simulator.state import WorldState
@@ -29,7 +29,7 @@ def basic_credentials(header: str | None) -> tuple[str, str] | None:
 
 
 def authenticate(
-    headers: Message, kind: str, state: WorldState, tokens: TokenStore
+    headers: RequestHeaders, kind: str, state: WorldState, tokens: TokenStore
 ) -> User | Response:
     """The calling user, or the 401 response refusing the request."""
     if kind == "legacy":
@@ -52,7 +52,7 @@ def authenticate(
     return error(401, "unauthorized", "Invalid API key or secret")
 
 
-def _legacy(headers: Message, state: WorldState) -> User | Response:
+def _legacy(headers: RequestHeaders, state: WorldState) -> User | Response:
     login = basic_credentials(headers.get("Authorization"))
     user = state.user(login[0]) if login is not None else None
     if user is not None and login is not None and user.password == login[1]:

@@ -7,6 +7,11 @@ slept, then (OAuth endpoints aside) the caller is authenticated, the rate limit
 counts the request, a fault may replace or spoil the answer, and the endpoint
 handler runs with the world locked. Every request ends up in the request log.
 Every answer's ``Date`` header shows the world's clock, which tests may shift.
+
+That handling is one core, :meth:`Simulator.respond`, shared by two transports:
+the socket server (:mod:`.transport`) and the in-process path
+(:meth:`Simulator.handle`, :meth:`Simulator.transport`; see :mod:`.inprocess`),
+which answers ``httpx`` requests without a socket for tests that need no network.
 """
 
 from __future__ import annotations
@@ -15,13 +20,17 @@ import threading
 import time
 import traceback
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
-from assembla_mirror.simulator import api, oauth, warmup
+import httpx
+
+from assembla_mirror.simulator import api, inprocess, oauth, warmup
 from assembla_mirror.simulator.auth import authenticate, basic_credentials
+from assembla_mirror.simulator.exchange import ROUTED_METHODS, Incoming, Reply
 from assembla_mirror.simulator.faults import (
     SPOILERS,
     Fault,
@@ -90,12 +99,14 @@ class _Outcome:
 
 
 class Simulator:
-    """The Assembla API simulator serving ``world`` over HTTP on 127.0.0.1.
+    """The Assembla API simulator serving ``world`` over HTTP on 127.0.0.1, or in-process.
 
-    Use as a context manager or call :meth:`start`/:meth:`stop`. ``rate_limit``
-    is ``(per_minute, per_second)`` per credential or None; ``latency`` is slept
-    before each answer; ``faults`` sets random fault rates; ``token_ttl`` is the
-    idle lifetime of OAuth access tokens. ``port=0`` lets the OS choose.
+    Use as a context manager or call :meth:`start`/:meth:`stop` to serve over
+    loopback HTTP; :meth:`handle` and :meth:`transport` answer without a socket
+    (no need to start). ``rate_limit`` is ``(per_minute, per_second)`` per
+    credential or None; ``latency`` is slept before each answer; ``faults`` sets
+    random fault rates; ``token_ttl`` is the idle lifetime of OAuth access tokens.
+    ``port=0`` lets the OS choose.
     """
 
     def __init__(
@@ -261,82 +272,98 @@ class Simulator:
         with self._log_lock:
             self._log.clear()
 
-    # --- serving ----------------------------------------------------------------------------
+    # --- serving: one core for both transports ---------------------------------------------
 
-    def _now(self) -> datetime:
-        """The instant ``Date`` headers show: the (current) world's clock."""
-        return self.world.clock.now()
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        """Answer ``request`` in this process, exactly as the HTTP server would answer it.
 
-    def _serve(self, handler: RequestHandler) -> None:
+        The same handling runs (latency, authentication, rate limit, faults,
+        routing, the request log, the ``Date`` header); no socket is opened and the
+        simulator need not be started. A ``drop`` or ``truncate`` fault raises the
+        ``httpx.RemoteProtocolError`` a socket would produce; the hostile kinds
+        (``trickle``, ``trickle_headers``, ``endless``, ``huge``) raise
+        :class:`~.inprocess.SocketOnlyFault`. See :mod:`~.inprocess`.
+        """
+        request.read()
+        if request.method not in ROUTED_METHODS:
+            return inprocess.unrouted(request, self._now())
+        # Nothing can stop an in-process wait early (there is no server to stop), so
+        # latency and ``slow`` faults simply sleep.
+        reply = self.respond(inprocess.incoming(request), pause=time.sleep)
+        return inprocess.outgoing(reply, request, self._now())
+
+    def transport(self) -> httpx.BaseTransport:
+        """An httpx transport answering every request through :meth:`handle` (no socket).
+
+        Pass it as ``transport=`` (and ``legacy_transport=``: the legacy paths share
+        the handler) with base URLs such as :data:`~.inprocess.IN_PROCESS_URL`.
+        """
+        return httpx.MockTransport(self.handle)
+
+    def respond(self, request: Incoming, pause: Callable[[float], object]) -> Reply:
+        """Decide the answer to ``request`` and log it: the core both transports share.
+
+        ``pause(seconds)`` does the waiting (``latency``, ``slow`` faults); the socket
+        server passes a wait that :meth:`stop` cuts short. The request is logged
+        before this returns, so a client that got its answer finds it logged.
+        """
         arrived, wall = time.monotonic(), datetime.now(UTC)
         with self._log_lock:
             self._arrivals += 1
             order = self._arrivals
-        parts = urlsplit(handler.path)
-        path, query = parts.path, parse_qs(parts.query, keep_blank_values=True)
-        method, body = handler.command, handler.read_body()
         if self.latency > 0:
-            handler.server.stopping.wait(self.latency)  # a sleep that stop() cuts short
+            pause(self.latency)
+        path = request.path
         outcome = _Outcome(kind="oauth" if path in OAUTH_PATHS else "api")
         try:
             if outcome.kind == "oauth":
-                response: Response | Streamed | None = self._oauth(
-                    handler, method, path, query, body
-                )
+                response: Response | Streamed | None = self._oauth(request)
                 outcome.endpoint = OAUTH_PATHS[path]
             else:
-                response = self._answer(handler, method, path, query, arrived, outcome)
+                response = self._answer(request, arrived, outcome, pause)
         except Exception:
             traceback.print_exc()  # a simulator bug: show it, answer like Assembla would
             response = server_error()
         record = RequestRecord(
             t=arrived,
             wall=wall,
-            method=method,
+            method=request.method,
             path=path,
-            query=query,
+            query=request.query,
             status=response.status if response is not None else 0,
             credential=outcome.credential,
             kind=outcome.kind,
             fault=outcome.fault.kind if outcome.fault is not None else None,
-            endpoint=outcome.endpoint or f"{method} {path}",
+            endpoint=outcome.endpoint or f"{request.method} {path}",
         )
         with self._log_lock:
             self._log.append((order, record))
-        # Logged before answering: a client that got its answer finds its request logged.
-        self._write(handler, response, outcome.fault)
+        return Reply(response, outcome.fault)
 
-    @staticmethod
-    def _write(
-        handler: RequestHandler, response: Response | Streamed | None, fault: Fault | None
-    ) -> None:
-        """Write ``response`` as ``fault`` (if any) says: dropped, truncated, trickled, streamed."""
-        kind = fault.kind if fault is not None else None
-        if response is None:
-            handler.drop()
-        elif isinstance(response, Streamed):
-            handler.send_streamed(response)
-        elif fault is not None and kind in ("trickle", "trickle_headers"):
-            handler.send_trickle(response, fault.seconds, headers=kind == "trickle_headers")
-        else:
-            handler.send(response, truncate=kind == "truncate")
+    def _now(self) -> datetime:
+        """The instant ``Date`` headers show: the (current) world's clock."""
+        return self.world.clock.now()
+
+    def _serve(self, handler: RequestHandler) -> None:
+        """The socket server's callback: read the request, let the core answer, write it."""
+        reply = self.respond(handler.read_incoming(), pause=handler.server.stopping.wait)
+        handler.write_reply(reply)
 
     def _answer(
         self,
-        handler: RequestHandler,
-        method: str,
-        path: str,
-        query: dict[str, list[str]],
+        request: Incoming,
         arrived: float,
         outcome: _Outcome,
+        pause: Callable[[float], object],
     ) -> Response | Streamed | None:
         """The response to an API or legacy request, or None to drop the connection."""
+        method, path, query = request.method, request.path, request.query
         if path.startswith("/user/"):
             outcome.kind = "legacy"
         found = api.ROUTER.match(method, path)
         if found is not None:
             outcome.endpoint = found[0].endpoint
-        user = authenticate(handler.headers, outcome.kind, self.world.state, self.tokens)
+        user = authenticate(request.headers, outcome.kind, self.world.state, self.tokens)
         if isinstance(user, Response):
             return user
         outcome.credential = user.id
@@ -349,7 +376,7 @@ class Simulator:
         if fault is not None:
             outcome.fault = fault
             if fault.kind == "slow":
-                handler.server.stopping.wait(fault.seconds)  # a sleep that stop() cuts short
+                pause(fault.seconds)
             elif fault.kind not in SPOILERS:
                 return fault_response(fault)
         if found is None:
@@ -364,18 +391,12 @@ class Simulator:
             return copies(answer)
         return answer
 
-    def _oauth(
-        self,
-        handler: RequestHandler,
-        method: str,
-        path: str,
-        query: dict[str, list[str]],
-        body: bytes,
-    ) -> Response:
+    def _oauth(self, request: Incoming) -> Response:
+        method, path, query = request.method, request.path, request.query
         if OAUTH_PATHS[path] != f"{method} {path}":
             return not_found()
         if path == "/authorization":
             return oauth.authorization_page(self.tokens, query, self.world.primary_user.id)
-        params = {**parse_qs(body.decode("utf-8", "replace")), **query}
-        client = basic_credentials(handler.headers.get("Authorization"))
+        params = {**parse_qs(request.body.decode("utf-8", "replace")), **query}
+        client = basic_credentials(request.headers.get("Authorization"))
         return oauth.token_endpoint(self.tokens, params, client)

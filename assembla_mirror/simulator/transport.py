@@ -8,6 +8,11 @@ Writing status line, headers and body with a single ``sendall`` (and
 faults are written by :meth:`RequestHandler.send_trickle` and
 :meth:`RequestHandler.send_streamed` through a :class:`~.pacing.Pacer`, which
 gives up as soon as the server stops.
+
+What to answer is not decided here: the handler turns the request into an
+:class:`~.exchange.Incoming`, the server's ``serve`` callback decides, and
+:meth:`RequestHandler.write_reply` writes the :class:`~.exchange.Reply` (the
+in-process path writes the same reply as an ``httpx.Response`` instead).
 """
 
 from __future__ import annotations
@@ -18,11 +23,11 @@ import sys
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from email.utils import format_datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from assembla_mirror.simulator.exchange import Incoming, Reply, header_fields, http_date
 from assembla_mirror.simulator.pacing import Gone, Pacer
 from assembla_mirror.simulator.routes import Response, Streamed
 
@@ -99,7 +104,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         """Silent: the simulator keeps its own request log."""
 
     def do_GET(self) -> None:
-        """Every method goes to the server's ``serve`` callback."""
+        """Every routed method (:data:`~.exchange.ROUTED_METHODS`) goes to ``serve``."""
         self.server.serve(self)
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
@@ -109,6 +114,22 @@ class RequestHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length > 0 else b""
 
+    def read_incoming(self) -> Incoming:
+        """The request being handled, body included, as the simulator's core takes it."""
+        return Incoming.parse(self.command, self.path, self.headers.items(), self.read_body())
+
+    def write_reply(self, reply: Reply) -> None:
+        """Write ``reply`` as its fault (if any) says: dropped, truncated, trickled, streamed."""
+        response, kind = reply.response, reply.fault_kind
+        if response is None:
+            self.drop()
+        elif isinstance(response, Streamed):
+            self.send_streamed(response)
+        elif reply.fault is not None and kind in ("trickle", "trickle_headers"):
+            self.send_trickle(response, reply.fault.seconds, headers=kind == "trickle_headers")
+        else:
+            self.send(response, truncate=kind == "truncate")
+
     def date_time_string(self, timestamp: float | None = None) -> str:
         """The ``Date`` header value: the server's ``now`` (the world's clock) as an HTTP-date.
 
@@ -116,21 +137,23 @@ class RequestHandler(BaseHTTPRequestHandler):
         """
         if timestamp is not None:
             return super().date_time_string(timestamp)
-        return format_datetime(self.server.now(), usegmt=True)
+        return http_date(self.server.now())
 
     def _head(
-        self, status: int, content_type: str, framing: str, headers: list[tuple[str, str]]
+        self,
+        status: int,
+        content_type: str,
+        framing: tuple[str, str],
+        headers: list[tuple[str, str]],
     ) -> bytes:
         """Status line and header block, blank line included; ``framing`` the length header."""
+        fields = header_fields(
+            self.server.now(), content_type, framing, headers, close=self.close_connection
+        )
         head = [
             f"HTTP/1.1 {status} {HTTPStatus(status).phrase}",
-            f"Date: {self.date_time_string()}",
-            f"Content-Type: {content_type}",
-            framing,
-            *(f"{name}: {value}" for name, value in headers),
+            *(f"{name}: {value}" for name, value in fields),
         ]
-        if self.close_connection:
-            head.append("Connection: close")
         return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
 
     def send(self, response: Response, truncate: bool = False) -> None:
@@ -140,7 +163,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         head = self._head(
             response.status,
             response.content_type,
-            f"Content-Length: {len(response.body)}",
+            ("Content-Length", str(len(response.body))),
             response.headers,
         )
         body = response.body[: len(response.body) // 2] if truncate else response.body
@@ -156,7 +179,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         head = self._head(
             response.status,
             response.content_type,
-            f"Content-Length: {len(response.body)}",
+            ("Content-Length", str(len(response.body))),
             response.headers,
         )
         if headers:
@@ -181,9 +204,9 @@ class RequestHandler(BaseHTTPRequestHandler):
         since such a body may never end); an abandoned answer closes it too.
         """
         if response.length is None:
-            framing = "Transfer-Encoding: chunked"
+            framing = ("Transfer-Encoding", "chunked")
         else:
-            framing = f"Content-Length: {response.length}"
+            framing = ("Content-Length", str(response.length))
         head = self._head(response.status, response.content_type, framing, [])
         try:
             with Pacer(self.connection, self.server.stopping) as out:

@@ -6,10 +6,10 @@ as the rows they cover, so the database can never claim more than it holds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, text
 
 from assembla_mirror.model.columns import format_utc
 from assembla_mirror.model.tables import Base
@@ -26,17 +26,39 @@ def utc_now() -> datetime:
 
 @dataclass
 class ResourceState:
-    """One ``sync_state`` row: where a resource of a space (or the account) stands."""
+    """One ``sync_state`` row: where a resource of a space (or the account) stands.
+
+    Each field has one meaning: ``cursor`` is the newest ``updated_at`` the
+    resource is complete up to; a walk in progress keeps its ``next_page`` and
+    the ``walk_top`` it will set as the cursor (a date-bounded walk its
+    ``walk_bottom``); a fill in progress the id it is ``filled_through``.
+    ``synced_at`` says when the resource was last brought complete.
+    """
 
     resource: str
     space_id: str = ACCOUNT
     cursor: str | None = None
     dirty: bool = False
-    walk_page: int | None = None
+    next_page: int | None = None
     walk_top: str | None = None
     walk_bottom: str | None = None
+    filled_through: int | None = None
     synced_at: datetime | None = None
     reconciled_at: datetime | None = None
+
+    @property
+    def complete_once(self) -> bool:
+        """Whether the resource was ever brought complete (a first sync of it is over)."""
+        return self.synced_at is not None
+
+    @property
+    def in_progress(self) -> bool:
+        """Whether a walk or a fill of it stopped before its end."""
+        return (
+            self.next_page is not None
+            or self.walk_bottom is not None
+            or self.filled_through is not None
+        )
 
 
 def load_state(conn: Connection, resource: str, space_id: str = ACCOUNT) -> ResourceState:
@@ -59,34 +81,26 @@ def load_states(conn: Connection, resource: str) -> dict[str, ResourceState]:
     return {row["space_id"]: ResourceState(**row) for row in rows}
 
 
-SAVE_STATE_SQL = (
-    "INSERT INTO sync_state (resource, space_id, cursor, dirty, walk_page, walk_top, "
-    "walk_bottom, synced_at, reconciled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (resource, space_id) DO UPDATE SET cursor = excluded.cursor, "
-    "dirty = excluded.dirty, walk_page = excluded.walk_page, walk_top = excluded.walk_top, "
-    "walk_bottom = excluded.walk_bottom, synced_at = excluded.synced_at, "
+#: One statement, compiled once: it runs with every page of every walk.
+SAVE_STATE = text(
+    "INSERT INTO sync_state (resource, space_id, cursor, dirty, next_page, walk_top, "
+    "walk_bottom, filled_through, synced_at, reconciled_at) VALUES (:resource, :space_id, "
+    ":cursor, :dirty, :next_page, :walk_top, :walk_bottom, :filled_through, :synced_at, "
+    ":reconciled_at) ON CONFLICT (resource, space_id) DO UPDATE SET "
+    "cursor = excluded.cursor, dirty = excluded.dirty, next_page = excluded.next_page, "
+    "walk_top = excluded.walk_top, walk_bottom = excluded.walk_bottom, "
+    "filled_through = excluded.filled_through, synced_at = excluded.synced_at, "
     "reconciled_at = excluded.reconciled_at"
 )
 
 
 def save_state(conn: Connection, state: ResourceState) -> None:
     """Write ``state`` (insert or replace) in the caller's transaction."""
-    # Plain SQL: this runs once per page of every walk, where building a Core
-    # statement cost about a millisecond each time.
-    conn.exec_driver_sql(
-        SAVE_STATE_SQL,
-        (
-            state.resource,
-            state.space_id,
-            state.cursor,
-            state.dirty,
-            state.walk_page,
-            state.walk_top,
-            state.walk_bottom,
-            None if state.synced_at is None else format_utc(state.synced_at),
-            None if state.reconciled_at is None else format_utc(state.reconciled_at),
-        ),
-    )
+    values = asdict(state)
+    for moment in ("synced_at", "reconciled_at"):
+        if values[moment] is not None:
+            values[moment] = format_utc(values[moment])
+    conn.execute(SAVE_STATE, values)
 
 
 def mark_dirty(conn: Connection, resource: str, space_id: str) -> None:

@@ -2,32 +2,27 @@
 
 ``sync_runs`` has one row per sync (its outcome, requests, rows changed,
 warnings and error); ``mirror_meta`` remembers facts about the mirror (whose
-account it holds, whether comments are mirrored). The run lock is an OS
-advisory lock (``flock``) on the database file: the kernel releases it when the
-process dies, even by SIGKILL, and it does not interfere with SQLite's own
-locking, so readers are unaffected.
+account it holds, whether comments are mirrored). The run lock is the
+dialect's (:meth:`~assembla_mirror.store.dialect.Dialect.run_lock`): for a
+SQLite file, an OS advisory lock (``flock``) on it, which the kernel releases
+when the process dies, even by SIGKILL, and which leaves readers unaffected.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
-from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
-from sqlalchemy.dialects.sqlite import insert
 
-from assembla_mirror.errors import ConfigError, LockedError, StorageError
 from assembla_mirror.model.tables import Base
 from assembla_mirror.store.checkpoints import utc_now
+from assembla_mirror.store.dialect import dialect_of
+from assembla_mirror.store.locks import FileLock
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows has no flock; runs go unguarded there
-    fcntl = None  # type: ignore[assignment]
+#: The run lock of a mirror in a file, under its historical name (see :mod:`.locks`).
+SyncLock = FileLock
 
 META_TABLE = Base.metadata.tables["mirror_meta"]
 RUNS_TABLE = Base.metadata.tables["sync_runs"]
@@ -45,8 +40,8 @@ def set_meta(conn: Connection, key: str, value: str | None) -> None:
     if value is None:
         conn.execute(table.delete().where(table.c.key == key))
         return
-    statement = insert(table).values(key=key, value=value)
-    conn.execute(statement.on_conflict_do_update(index_elements=["key"], set_={"value": value}))
+    upsert = dialect_of(conn).upsert_sql("mirror_meta", ("key", "value"), ("key",))
+    conn.exec_driver_sql(upsert, (key, value))
 
 
 # --- run history ---------------------------------------------------------------
@@ -116,45 +111,21 @@ def last_success(conn: Connection) -> datetime | None:
     return value if value is None else value.replace(tzinfo=UTC)
 
 
-# --- lock --------------------------------------------------------------------------
-
-
-class SyncLock:
-    """Exclusive, non-blocking lock on a mirror file for the duration of a sync."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self._fd: int | None = None
-
-    def __enter__(self) -> SyncLock:
-        if not self.path.parent.is_dir():
-            raise ConfigError(
-                f"cannot create {self.path}: directory {self.path.parent} does not exist"
-            )
-        try:
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise StorageError(f"cannot open {self.path} to lock it: {exc.strerror}") from None
-        if fcntl is not None:
-            try:
-                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(self._fd)
-                self._fd = None
-                raise LockedError(
-                    f"another `mirror sync` is already running on {self.path}; "
-                    "wait for it to finish (readers are not affected)"
-                ) from None
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if self._fd is not None:
-            if fcntl is not None:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
+def recent_runs(conn: Connection, limit: int) -> list[dict[str, Any]]:
+    """The last ``limit`` runs, newest first, with their row counts and warning counts read."""
+    table = RUNS_TABLE
+    rows = conn.execute(select(table).order_by(table.c.id.desc()).limit(limit))
+    return [
+        {
+            "id": row.id,
+            "started_at": row.started_at,
+            "finished_at": row.finished_at,
+            "outcome": row.outcome,
+            "mode": row.mode,
+            "requests": row.requests,
+            "rows": json.loads(row.rows_json or "{}"),
+            "warnings": len(json.loads(row.warnings_json or "[]")),
+            "error": row.error,
+        }
+        for row in rows
+    ]

@@ -1,18 +1,19 @@
 """Full-text search over ticket summaries, descriptions and (when mirrored) comments.
 
-The FTS5 indexes (``tickets_fts``, ``ticket_comments_fts``) are kept current
-by the sync: each inserted row is queued in ``search_pending`` by
-:func:`queue_new_rows` and each edited one by a trigger (in the writing
-transaction), and :func:`index_pending` indexes the queue in one pass when the
-sync's walks are done; one pass is many times cheaper than indexing page by
-page, whose commits keep merging index segments.
+The full-text index is the dialect's (for SQLite, FTS5 tables; see
+:mod:`assembla_mirror.store.fts5`). It is kept current by the sync: each
+inserted row is queued in ``search_pending`` by :func:`queue_new_rows` and each
+edited one by a trigger (in the writing transaction), and :func:`index_pending`
+indexes the queue in one pass when the sync's walks are done; one pass is many
+times cheaper than indexing page by page, whose commits keep merging index
+segments.
 
-Whatever the user types is turned into a safe FTS5 query: each word is quoted
-(FTS operators and punctuation lose their special meaning) and matched as a
+Whatever the user types is searched safely: each word is matched as typed
+(the index's operators and punctuation lose their special meaning) and as a
 prefix, all words required. The tokenizer folds case and diacritics, so
 ``cafe`` finds ``Café``. A query is bounded (:data:`MAX_WORDS` different words,
-:data:`MAX_QUERY_CHARS` characters once repeated words are dropped): FTS5 works
-through each term of the query, and thousands of them take seconds to minutes.
+:data:`MAX_QUERY_CHARS` characters once repeated words are dropped): the index
+works through each term of the query, and thousands of them take seconds to minutes.
 
 The tokenizer cannot find everything: it drops emoji and other symbols, and a
 run of CJK characters is one token, so only its beginning is indexed
@@ -26,18 +27,22 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, bindparam
+from sqlalchemy import text as sql_text
 
 from assembla_mirror.errors import ConfigError
+from assembla_mirror.store import fts5
+from assembla_mirror.store.dialect import dialect_of
 
-#: (index, table, indexed columns); the queue names rows by their table.
-INDEXES = (
-    ("tickets_fts", "tickets", ("summary", "description")),
-    ("ticket_comments_fts", "ticket_comments", ("comment",)),
-)
+#: The searchable tables and their indexed columns; the queue names rows by their table.
+INDEXED: dict[str, tuple[str, ...]] = {
+    "tickets": ("summary", "description"),
+    "ticket_comments": ("comment",),
+}
 
+SOURCES = frozenset(INDEXED)
 
-SOURCES = frozenset(table for _fts, table, _columns in INDEXES)
+_DEQUEUE = sql_text("DELETE FROM search_pending WHERE source = :source")
 
 #: Most different words a search may hold (every word must match, so more add little).
 MAX_WORDS = 32
@@ -52,23 +57,20 @@ def queue_new_rows(conn: Connection, table: str, ids: list[int]) -> None:
     trigger makes SQLite copy every page it touches to a statement journal first.
     """
     if table in SOURCES and ids:
+        dialect = dialect_of(conn)
         conn.exec_driver_sql(
-            "INSERT OR IGNORE INTO search_pending (source, id) VALUES (?, ?)",
+            dialect.insert_new_sql("search_pending", ("source", "id"), ("source", "id")),
             [(table, row_id) for row_id in ids],
         )
 
 
 def index_pending(conn: Connection) -> int:
     """Write the queued rows into the full-text indexes (in the caller's transaction)."""
+    dialect = dialect_of(conn)
     indexed = 0
-    for fts, table, columns in INDEXES:
-        indexed += conn.exec_driver_sql(
-            f"INSERT INTO {fts}(rowid, {', '.join(columns)}) "
-            f"SELECT t.id, {', '.join(f't.{c}' for c in columns)} FROM search_pending AS p "
-            f"JOIN {table} AS t ON t.id = p.id WHERE p.source = ?",
-            (table,),
-        ).rowcount
-        conn.exec_driver_sql("DELETE FROM search_pending WHERE source = ?", (table,))
+    for table, columns in INDEXED.items():
+        indexed += dialect.index_queued(conn, table, columns)
+        conn.execute(_DEQUEUE, {"source": table})
     return indexed
 
 
@@ -111,18 +113,21 @@ def query_words(text: str) -> list[str]:
 
 
 def fts_query(text: str) -> str:
-    """An FTS5 query requiring every word of ``text`` (as a prefix); see :func:`query_words`."""
-    return " ".join('"' + word.replace('"', '""') + '"*' for word in query_words(text))
+    """The FTS5 query SQLite runs for ``text``: every word (as a prefix) required;
+    see :func:`query_words`."""
+    return fts5.match_query(query_words(text))
 
 
 def search_tickets(
     conn: Connection, text: str, *, limit: int = 50, space_ids: list[str] | None = None
 ) -> list[SearchHit]:
     """Tickets matching ``text`` in their summary, description or comments, best first."""
-    hits = _index_search(conn, fts_query(text), limit, space_ids)
+    words = query_words(text)
+    rows = dialect_of(conn).matching_tickets(conn, words, limit, space_ids or [])
+    hits = [SearchHit(*row) for row in rows]
     if len(hits) < limit and needs_substring_scan(text):
         found = {hit.ticket_id for hit in hits}
-        extra = _substring_search(conn, query_words(text), limit, space_ids)
+        extra = _substring_search(conn, words, limit, space_ids)
         hits += [hit for hit in extra if hit.ticket_id not in found][: limit - len(hits)]
     return hits
 
@@ -135,66 +140,37 @@ def needs_substring_scan(text: str) -> bool:
     )
 
 
-def _space_filter(space_ids: list[str] | None) -> tuple[str, list[object]]:
-    if not space_ids:
-        return "", []
-    return f"AND t.space_id IN ({','.join('?' * len(space_ids))})", list(space_ids)
-
-
-def _index_search(
-    conn: Connection, query: str, limit: int, space_ids: list[str] | None
-) -> list[SearchHit]:
-    where, space_params = _space_filter(space_ids)
-    rows = conn.exec_driver_sql(
-        f"""
-        WITH matches AS (
-            SELECT rowid AS ticket_id, bm25(tickets_fts) AS rank,
-                   snippet(tickets_fts, -1, '[', ']', '…', 12) AS snippet
-            FROM tickets_fts WHERE tickets_fts MATCH ?
-            UNION ALL
-            SELECT c.ticket_id, bm25(ticket_comments_fts),
-                   snippet(ticket_comments_fts, 0, '[', ']', '…', 12)
-            FROM ticket_comments_fts
-            JOIN ticket_comments AS c ON c.id = ticket_comments_fts.rowid
-            WHERE ticket_comments_fts MATCH ?
-        ),
-        best AS (
-            SELECT ticket_id, min(rank) AS rank FROM matches GROUP BY ticket_id
-        )
-        SELECT t.id, t.space_id, s.name, t.number, t.summary,
-               (SELECT m.snippet FROM matches AS m
-                WHERE m.ticket_id = b.ticket_id ORDER BY m.rank LIMIT 1),
-               b.rank
-        FROM best AS b
-        JOIN tickets AS t ON t.id = b.ticket_id
-        LEFT JOIN spaces AS s ON s.id = t.space_id
-        WHERE 1 {where}
-        ORDER BY b.rank, t.space_id, t.number
-        LIMIT ?
-        """,
-        (query, query, *space_params, limit),
-    ).fetchall()
-    return [SearchHit(*row) for row in rows]
-
-
 def _substring_search(
     conn: Connection, words: list[str], limit: int, space_ids: list[str] | None
 ) -> list[SearchHit]:
-    where, space_params = _space_filter(space_ids)
-    each_word = (
-        "(instr(t.summary, ?) OR instr(coalesce(t.description, ''), ?) OR EXISTS ("
-        "SELECT 1 FROM ticket_comments AS c WHERE c.ticket_id = t.id AND instr(c.comment, ?)))"
-    )
-    rows = conn.exec_driver_sql(
+    """Tickets holding every word as typed in their text or a comment, newest first."""
+    dialect = dialect_of(conn)
+    conditions = []
+    for i in range(len(words)):
+        word = f":word_{i}"
+        in_summary = dialect.contains("t.summary", word)
+        in_description = dialect.contains("coalesce(t.description, '')", word)
+        in_comment = dialect.contains("c.comment", word)
+        conditions.append(
+            f"({in_summary} OR {in_description} OR EXISTS (SELECT 1 FROM ticket_comments AS c"
+            f" WHERE c.ticket_id = t.id AND {in_comment}))"
+        )
+    params: dict[str, object] = {f"word_{i}": word for i, word in enumerate(words)}
+    if space_ids:
+        conditions.append("t.space_id IN :space_ids")
+        params["space_ids"] = list(space_ids)
+    statement = sql_text(
         f"""
         SELECT t.id, t.space_id, s.name, t.number, t.summary, t.description
         FROM tickets AS t LEFT JOIN spaces AS s ON s.id = t.space_id
-        WHERE {" AND ".join([each_word] * len(words))} {where}
+        WHERE {" AND ".join(conditions)}
         ORDER BY t.updated_at DESC
-        LIMIT ?
-        """,
-        (*(word for word in words for _ in range(3)), *space_params, limit),
-    ).fetchall()
+        LIMIT :limit
+        """
+    )
+    if space_ids:
+        statement = statement.bindparams(bindparam("space_ids", expanding=True))
+    rows = conn.execute(statement, {**params, "limit": limit}).fetchall()
     return [
         SearchHit(ticket_id, space_id, space, number, summary, _excerpt(summary, body, words), 0.0)
         for ticket_id, space_id, space, number, summary, body in rows

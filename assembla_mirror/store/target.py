@@ -68,10 +68,7 @@ def _database_from_url(text: str) -> str:
             "the database URL cannot be parsed; give a file path or sqlite:///PATH"
         ) from None
     if url.get_backend_name() != "sqlite":
-        raise ConfigError(
-            f"cannot use a {url.get_backend_name()} database: only SQLite is supported by "
-            "this version; give a file path or sqlite:///PATH"
-        )
+        raise unsupported_backend(url.get_backend_name())
     if url.get_driver_name() != "pysqlite":
         raise ConfigError(f"the {url.drivername} driver is not supported; use sqlite:///PATH")
     if url.query or url.host or url.username or url.password or url.port:
@@ -79,6 +76,14 @@ def _database_from_url(text: str) -> str:
     if not url.database or url.database == ":memory:":
         raise ConfigError(MEMORY_REFUSED)
     return url.database
+
+
+def unsupported_backend(backend: str) -> ConfigError:
+    """The error for a database URL of a backend no dialect serves yet."""
+    return ConfigError(
+        f"cannot use a {backend} database: only SQLite is supported by "
+        "this version; give a file path or sqlite:///PATH"
+    )
 
 
 def existing_file(target: DatabaseTarget) -> bool:

@@ -17,24 +17,36 @@ from a broken server violates) is left out with a warning naming the record and
 the constraint's columns, and the rest of its page is written.
 Deleting a row deletes what hangs off it (foreign keys cascade); the counts
 name the rows deleted directly.
+
+Statements are plain SQL every supported database reads alike; the parameter
+markers, the upsert and insert-if-new syntax and how a refusal reads are the
+dialect's (:mod:`assembla_mirror.store.dialect`). Rows go to the driver as
+they are, positional tuples, without SQLAlchemy's per-row processing: this is
+the hot path of a sync.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable, Sequence, Set
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, bindparam, text
 from sqlalchemy.exc import IntegrityError
 
 from assembla_mirror.model.convert import TICKET_CUSTOM_FIELDS_COLUMNS, Row, TableSpec, dump_json
 from assembla_mirror.model.tables import TABLES
+from assembla_mirror.store.dialect import Dialect, dialect_of
+
+# "import X as X": re-exported, part of this module's interface.
+from assembla_mirror.store.dialect import quote as quote
 from assembla_mirror.store.search import queue_new_rows
 
-# SQLite allows 32766 bound variables per statement; stay well below.
+#: Keys per statement when looking up or deleting by key: well below what any
+#: dialect allows (``Dialect.max_parameters``), and small enough to keep a
+#: statement cheap to prepare.
 CHUNK = 500
 
 
@@ -72,36 +84,22 @@ class ChangeCounter:
         }
 
 
-def quote(name: str) -> str:
-    """Quote an identifier (column names such as ``order`` are SQL keywords)."""
-    return '"' + name.replace('"', '""') + '"'
-
-
 def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
     """Consecutive slices of at most ``size`` values."""
     for start in range(0, len(values), size):
         yield values[start : start + size]
 
 
-def _placeholders(count: int) -> str:
-    return ",".join("?" * count)
+@cache
+def _insert_sql(dialect: Dialect, table: str, columns: tuple[str, ...]) -> str:
+    return dialect.insert_sql(table, columns)
 
 
-def insert_sql(table: str, columns: Sequence[str]) -> str:
-    """A plain ``INSERT`` of ``columns``."""
-    return (
-        f"INSERT INTO {quote(table)} ({', '.join(map(quote, columns))}) "
-        f"VALUES ({_placeholders(len(columns))})"
-    )
-
-
-def upsert_sql(table: str, columns: Sequence[str], key: Sequence[str]) -> str:
-    """``INSERT ... ON CONFLICT (key) DO UPDATE`` for all non-key columns."""
-    updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in columns if c not in key)
-    return (
-        f"{insert_sql(table, columns)} "
-        f"ON CONFLICT ({', '.join(map(quote, key))}) DO UPDATE SET {updates}"
-    )
+@cache
+def _upsert_sql(
+    dialect: Dialect, table: str, columns: tuple[str, ...], key: tuple[str, ...]
+) -> str:
+    return dialect.upsert_sql(table, columns, key)
 
 
 #: Receives warnings about rows the database refused.
@@ -140,13 +138,14 @@ def upsert(
     new = [row for row in changed if row[key_at] not in stored]
     updated = [row for row in changed if row[key_at] in stored]
     warnings: list[str] | None = None if rejected is None else []
+    dialect = dialect_of(conn)
     if new:
-        sql = insert_sql(spec.table, columns)
-        new = _execute_rows(conn, sql, spec, new, warnings, inserting=True)
+        sql = _insert_sql(dialect, spec.table, tuple(columns))
+        new = _execute_rows(conn, dialect, sql, spec, new, warnings, inserting=True)
         queue_new_rows(conn, spec.table, [row[key_at] for row in new])
     if updated:
-        sql = upsert_sql(spec.table, columns, spec.key)
-        updated = _execute_rows(conn, sql, spec, updated, warnings, inserting=False)
+        sql = _upsert_sql(dialect, spec.table, tuple(columns), tuple(spec.key))
+        updated = _execute_rows(conn, dialect, sql, spec, updated, warnings, inserting=False)
     if warnings and rejected is not None:
         rejected(warnings)
         changed = [*new, *updated]
@@ -157,6 +156,7 @@ def upsert(
 
 def _execute_rows(
     conn: Connection,
+    dialect: Dialect,
     sql: str,
     spec: TableSpec,
     rows: list[Row],
@@ -166,14 +166,16 @@ def _execute_rows(
 ) -> list[Row]:
     """Run ``sql`` for each of ``rows``; return the rows written.
 
-    The batch goes in one call. Should the database refuse a row, SQLite has
-    undone only that row's statement (the transaction stays open, the rows
-    before it are written), so the rest is done row by row, each refused row
-    becoming a warning. Rows a batch of inserts wrote before the refusal are
-    found by key (they were all new); an upsert may simply be run again.
+    The batch goes in one call. Should the database refuse a row, the
+    dialect leaves the transaction usable (SQLite undoes only that row's
+    statement, so the rows before it stay written), and the rest is done row
+    by row, each refused row becoming a warning. Rows a batch of inserts wrote
+    before the refusal are found by key (they were all new); an upsert may
+    simply be run again.
     """
     try:
-        conn.exec_driver_sql(sql, rows)
+        with dialect.refusable(conn):
+            conn.exec_driver_sql(sql, rows)
     except IntegrityError:
         if warnings is None:
             raise
@@ -187,9 +189,10 @@ def _execute_rows(
         if row[key_at] in done:
             continue
         try:
-            conn.exec_driver_sql(sql, row)
+            with dialect.refusable(conn):
+                conn.exec_driver_sql(sql, row)
         except IntegrityError as exc:
-            warnings.append(refusal(spec, row, exc))
+            warnings.append(refusal(spec, row, exc, dialect))
         else:
             written.append(row)
     return written
@@ -200,12 +203,13 @@ def stored_values(
 ) -> dict[Any, Any]:
     """``column`` of the stored rows of a single-key table whose key is in ``keys``, by key."""
     (key,) = spec.key
+    dialect = dialect_of(conn)
     found: dict[Any, Any] = {}
     for part in chunks(keys):
         found.update(
             conn.exec_driver_sql(
                 f"SELECT {quote(key)}, {quote(column)} FROM {quote(spec.table)} "
-                f"WHERE {quote(key)} IN ({_placeholders(len(part))})",
+                f"WHERE {quote(key)} IN ({dialect.placeholders(len(part))})",
                 tuple(part),
             ).fetchall()
         )
@@ -217,19 +221,23 @@ def present_keys(conn: Connection, spec: TableSpec, keys: Sequence[Any]) -> set[
     return set(stored_values(conn, spec, keys, spec.key[0]))
 
 
-def refusal(spec: TableSpec, row: Row, exc: IntegrityError) -> str:
+def refusal(spec: TableSpec, row: Row, exc: IntegrityError, dialect: Dialect) -> str:
     """The warning for a row the database refused: the record, and the constraint's columns."""
     reason = str(exc.orig).strip() if exc.orig is not None else "a constraint failed"
-    columns = re.findall(rf"\b{re.escape(spec.table)}\.(\w+)", reason)
-    if "FOREIGN KEY" in reason:  # SQLite does not say which reference dangles
-        columns = [name for name in spec.columns if name.endswith("_id") and name != "id"][:1]
+    columns = dialect.refused_columns(reason, spec.table, spec.columns)
     where = f"field {', '.join(map(repr, columns))}" if columns else "the record"
     return f"skipped {spec.entity} {row[0]!r}: {where} refused by the database ({reason})"
 
 
+def _scope_condition(dialect: Dialect, scope: dict[str, Any]) -> str:
+    """``column = ? AND ...`` for the columns of ``scope`` (always true when empty)."""
+    mark = dialect.placeholders(1)
+    return " AND ".join(f"{quote(column)} = {mark}" for column in scope) or "1 = 1"
+
+
 def count_rows(conn: Connection, table: str, scope: dict[str, Any]) -> int:
     """Rows of ``table`` matching ``scope`` (column = value)."""
-    where = " AND ".join(f"{quote(column)} = ?" for column in scope) or "1"
+    where = _scope_condition(dialect_of(conn), scope)
     return int(
         conn.exec_driver_sql(
             f"SELECT count(*) FROM {quote(table)} WHERE {where}", tuple(scope.values())
@@ -250,10 +258,11 @@ def replace_ticket_custom_fields(
     to compare with: their values are inserted without looking first.
     """
     table = "ticket_custom_fields"
-    columns = TICKET_CUSTOM_FIELDS_COLUMNS
+    columns = tuple(TICKET_CUSTOM_FIELDS_COLUMNS)
+    dialect = dialect_of(conn)
     fresh = [row for row in rows if row[0] in new_tickets]
     if fresh:
-        conn.exec_driver_sql(insert_sql(table, columns), fresh)
+        conn.exec_driver_sql(_insert_sql(dialect, table, columns), fresh)
         counter.add(table, inserted=len(fresh))
     ticket_ids = [ticket_id for ticket_id in ticket_ids if ticket_id not in new_tickets]
     rows = [row for row in rows if row[0] not in new_tickets]
@@ -263,7 +272,7 @@ def replace_ticket_custom_fields(
     for part in chunks(list(ticket_ids)):
         for row in conn.exec_driver_sql(
             f"SELECT {', '.join(map(quote, columns))} FROM {table} "
-            f"WHERE ticket_id IN ({_placeholders(len(part))})",
+            f"WHERE ticket_id IN ({dialect.placeholders(len(part))})",
             tuple(part),
         ):
             stored[(row[0], row[1])] = tuple(row)
@@ -271,9 +280,13 @@ def replace_ticket_custom_fields(
     gone = [key for key in stored if key not in wanted]
     written = [row for key, row in wanted.items() if stored.get(key) != row]
     if gone:
-        conn.exec_driver_sql(f"DELETE FROM {table} WHERE ticket_id = ? AND title = ?", gone)
+        mark = dialect.placeholders(1)
+        conn.exec_driver_sql(
+            f"DELETE FROM {table} WHERE ticket_id = {mark} AND title = {mark}", gone
+        )
     if written:
-        conn.exec_driver_sql(upsert_sql(table, columns, ("ticket_id", "title")), written)
+        upsert = _upsert_sql(dialect, table, columns, ("ticket_id", "title"))
+        conn.exec_driver_sql(upsert, written)
     inserted = sum(1 for row in written if (row[0], row[1]) not in stored)
     counter.add(table, inserted=inserted, updated=len(written) - inserted, deleted=len(gone))
 
@@ -282,10 +295,11 @@ def delete_keys(
     conn: Connection, table: str, key: str, values: Iterable[Any], counter: ChangeCounter
 ) -> int:
     """Delete the rows of ``table`` whose ``key`` is in ``values``; return how many went."""
+    dialect = dialect_of(conn)
     deleted = 0
     for part in chunks(list(values)):
         result = conn.exec_driver_sql(
-            f"DELETE FROM {quote(table)} WHERE {quote(key)} IN ({_placeholders(len(part))})",
+            f"DELETE FROM {quote(table)} WHERE {quote(key)} IN ({dialect.placeholders(len(part))})",
             tuple(part),
         )
         deleted += result.rowcount
@@ -316,12 +330,37 @@ def missing_keys(
     conn: Connection, table: str, key: str, scope: dict[str, Any], seen: Iterable[Any]
 ) -> list[Any]:
     """Keys of ``table`` rows matching ``scope`` that are not in ``seen``."""
-    where = " AND ".join(f"{quote(column)} = ?" for column in scope) or "1"
+    where = _scope_condition(dialect_of(conn), scope)
     stored = conn.exec_driver_sql(
         f"SELECT {quote(key)} FROM {quote(table)} WHERE {where}", tuple(scope.values())
     )
     seen_set = set(seen)
     return [row[0] for row in stored if row[0] not in seen_set]
+
+
+_RENAMED_FIELDS = text(
+    "SELECT DISTINCT v.title, c.title FROM ticket_custom_fields AS v "
+    "JOIN custom_fields AS c ON c.id = v.custom_field_id "
+    "WHERE c.space_id = :space AND v.title != c.title"
+)
+_RELINK_FIELDS = text(
+    "UPDATE ticket_custom_fields SET custom_field_id = ("
+    " SELECT c.id FROM custom_fields AS c JOIN tickets AS t ON t.space_id = c.space_id"
+    " WHERE t.id = ticket_custom_fields.ticket_id AND c.title = ticket_custom_fields.title)"
+    " WHERE custom_field_id IS NULL"
+    " AND ticket_id IN (SELECT id FROM tickets WHERE space_id = :space)"
+)
+_TICKETS_WITH_FIELD = text(
+    "SELECT id, raw_json FROM tickets WHERE space_id = :space AND id IN "
+    "(SELECT ticket_id FROM ticket_custom_fields WHERE title = :title)"
+)
+_SET_RAW_JSON = text("UPDATE tickets SET raw_json = :raw_json WHERE id = :id")
+_DELETE_FIELD_VALUES = text(
+    "DELETE FROM ticket_custom_fields WHERE title = :title AND ticket_id IN :ids"
+).bindparams(bindparam("ids", expanding=True))
+_RENAME_FIELD_VALUES = text(
+    "UPDATE ticket_custom_fields SET title = :new WHERE title = :title AND ticket_id IN :ids"
+).bindparams(bindparam("ids", expanding=True))
 
 
 def relink_custom_fields(conn: Connection, space_id: str, counter: ChangeCounter) -> None:
@@ -331,22 +370,10 @@ def relink_custom_fields(conn: Connection, space_id: str, counter: ChangeCounter
     the tickets' ``raw_json`` the new key, in place, as a fresh fetch would show
     it); values whose title was unknown are linked once a field of that title exists.
     """
-    renamed = conn.exec_driver_sql(
-        "SELECT DISTINCT v.title, c.title FROM ticket_custom_fields AS v "
-        "JOIN custom_fields AS c ON c.id = v.custom_field_id "
-        "WHERE c.space_id = ? AND v.title != c.title",
-        (space_id,),
-    ).fetchall()
+    renamed = conn.execute(_RENAMED_FIELDS, {"space": space_id}).fetchall()
     for old, new in renamed:
         rewrite_custom_field_key(conn, space_id, old, new, counter)
-    relinked = conn.exec_driver_sql(
-        "UPDATE ticket_custom_fields SET custom_field_id = ("
-        " SELECT c.id FROM custom_fields AS c JOIN tickets AS t ON t.space_id = c.space_id"
-        " WHERE t.id = ticket_custom_fields.ticket_id AND c.title = ticket_custom_fields.title)"
-        " WHERE custom_field_id IS NULL"
-        " AND ticket_id IN (SELECT id FROM tickets WHERE space_id = ?)",
-        (space_id,),
-    ).rowcount
+    relinked = conn.execute(_RELINK_FIELDS, {"space": space_id}).rowcount
     if relinked:
         counter.add("ticket_custom_fields", updated=relinked)
 
@@ -360,11 +387,7 @@ def rewrite_custom_field_key(
     the mirror applies the same change to ``raw_json`` and the values table
     instead of re-fetching every ticket.
     """
-    tickets = conn.exec_driver_sql(
-        "SELECT id, raw_json FROM tickets WHERE space_id = ? AND id IN "
-        "(SELECT ticket_id FROM ticket_custom_fields WHERE title = ?)",
-        (space_id, old),
-    ).fetchall()
+    tickets = conn.execute(_TICKETS_WITH_FIELD, {"space": space_id, "title": old}).fetchall()
     updates = []
     for ticket_id, raw in tickets:
         payload = json.loads(raw)
@@ -375,26 +398,18 @@ def rewrite_custom_field_key(
                 for title, value in fields.items()
                 if new is not None or title != old
             }
-            updates.append((dump_json(payload), ticket_id))
+            updates.append({"raw_json": dump_json(payload), "id": ticket_id})
     if updates:
-        conn.exec_driver_sql("UPDATE tickets SET raw_json = ? WHERE id = ?", updates)
+        conn.execute(_SET_RAW_JSON, updates)
         counter.add("tickets", updated=len(updates))
     ids = [ticket_id for ticket_id, _ in tickets]
     for part in chunks(ids):
-        params = (old, *part)
-        marks = _placeholders(len(part))
         if new is None:
-            result = conn.exec_driver_sql(
-                f"DELETE FROM ticket_custom_fields WHERE title = ? AND ticket_id IN ({marks})",
-                params,
-            )
+            result = conn.execute(_DELETE_FIELD_VALUES, {"title": old, "ids": list(part)})
             counter.add("ticket_custom_fields", deleted=result.rowcount)
         else:
-            result = conn.exec_driver_sql(
-                "UPDATE ticket_custom_fields SET title = ? "
-                f"WHERE title = ? AND ticket_id IN ({marks})",
-                (new, *params),
-            )
+            values = {"new": new, "title": old, "ids": list(part)}
+            result = conn.execute(_RENAME_FIELD_VALUES, values)
             counter.add("ticket_custom_fields", updated=result.rowcount)
 
 

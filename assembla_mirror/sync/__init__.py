@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from assembla_mirror.sync.engine import sync
-from assembla_mirror.sync.options import RESOURCES, SyncOptions, parse_only
+from assembla_mirror.sync.options import SyncOptions
 from assembla_mirror.sync.progress import NullProgress, Progress
 from assembla_mirror.sync.report import SyncReport
+from assembla_mirror.sync.streams import RESOURCES, parse_only
 
 __all__ = [
     "RESOURCES",

@@ -8,11 +8,12 @@ from sqlalchemy import Connection
 
 from assembla_mirror.errors import ConfigError, DataError
 from assembla_mirror.model import convert as n
-from assembla_mirror.pages.prepare import listed_ids
+from assembla_mirror.pages.decode import Page
+from assembla_mirror.pages.rows import Rows
+from assembla_mirror.store import lookups
 from assembla_mirror.store import writes as store
 from assembla_mirror.store.checkpoints import delete_states
 from assembla_mirror.store.runs import get_meta, set_meta
-from assembla_mirror.sync.config import caller_owns
 from assembla_mirror.sync.context import SpaceInfo, SyncContext
 
 
@@ -35,13 +36,29 @@ def check_caller(conn: Connection, me: dict[str, Any], counter: store.ChangeCoun
     return str(caller_id)
 
 
-def write_spaces(ctx: SyncContext, conn: Connection, items: list[Any]) -> None:
+def read_spaces(ctx: SyncContext) -> Page:
+    """The caller's spaces as one page (``/v1/spaces`` is not paged, whatever it is asked)."""
+    decode = ctx.decoder.for_table(n.SPACES, None)
+    pages = [
+        page
+        for _number, page, _last in ctx.client.iter_decoded("/v1/spaces", None, decode)
+        if page is not None
+    ]
+    rows = Rows()
+    for page in pages:
+        rows.rows += page.rows.rows
+        rows.warnings += page.rows.warnings
+        rows.listed += page.rows.listed
+    return Page(sum(page.count for page in pages), [], None, 0, rows)
+
+
+def write_spaces(ctx: SyncContext, conn: Connection, spaces: Page) -> None:
     """Store the caller's spaces; drop spaces the caller no longer has (and all under them)."""
-    rows = ctx.rows(n.SPACES, items)
-    ctx.upsert(conn, n.SPACES, rows)
+    ctx.record(spaces.rows.warnings)
+    ctx.upsert(conn, n.SPACES, spaces.rows.rows)
     # A space listed with a bad value still exists: it must not lose its data.
-    listed = listed_ids(items, n.ident)
-    if len(listed) < len(items):
+    listed = spaces.rows.listed
+    if len(listed) < spaces.count:
         ctx.warn("spaces: a listed space has no readable id, so no space is removed this run")
     elif not listed and store.count_rows(conn, "spaces", {}):
         # An account with no space at all is far likelier a broken answer than the truth.
@@ -49,16 +66,9 @@ def write_spaces(ctx: SyncContext, conn: Connection, items: list[Any]) -> None:
     else:
         for space_id in store.delete_missing(conn, "spaces", "id", {}, listed, ctx.counter):
             delete_states(conn, space_id)
-    known = conn.exec_driver_sql("SELECT id, name, wiki_name, has_ticket_tool FROM spaces")
     all_spaces = {
-        space_id: SpaceInfo(
-            space_id,
-            name,
-            wiki_name,
-            caller_owns(conn, space_id, ctx.caller_id),
-            None if tool is None else bool(tool),  # SQLite hands back 0/1
-        )
-        for space_id, name, wiki_name, tool in known
+        space_id: SpaceInfo(space_id, name, wiki_name, tool)
+        for space_id, name, wiki_name, tool in lookups.spaces(conn)
     }
     ctx.spaces = select_spaces(all_spaces, ctx.options.spaces)
 

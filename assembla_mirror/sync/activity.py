@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,7 +34,8 @@ from sqlalchemy import Connection
 
 from assembla_mirror.model import convert as n
 from assembla_mirror.model.columns import UTC_FORMAT
-from assembla_mirror.store import writes as store
+from assembla_mirror.pages.decode import Page
+from assembla_mirror.store import lookups
 from assembla_mirror.store.checkpoints import (
     ACCOUNT,
     ResourceState,
@@ -90,36 +92,27 @@ def activity_job(
     if not resumed:
         state.walk_top = None  # this read fixes its own top
     occurrences: Counter[str] = Counter()
+    decode = ctx.decoder.for_table(n.EVENTS, None)
 
-    def fetch() -> Iterator[Any]:
+    def fetch() -> Iterator[Page]:
         ctx.progress.begin("events", "activity")
-        yield from ctx.client.iter_pages("/v1/activity", params)
+        for _number, page, _last in ctx.client.iter_decoded("/v1/activity", params, decode):
+            if page is not None:
+                yield page
 
-    def write(conn: Connection, page: Any) -> None:
-        rows, events = [], []
-        for item in page.items:
-            if not isinstance(item, dict):
-                ctx.record([f"skipped event: {describe(item)}"])
-                continue
-            try:
-                digest = n.event_digest(item)
-                rows.append(n.event_row(item, occurrences[digest], digest))
-            except Exception as exc:
-                ctx.warn(f"skipped event: {exc}")
-                continue
-            occurrences[digest] += 1
-            events.append(item)
-        known = stored_keys(conn, [row[KEY] for row in rows])
+    def write(conn: Connection, page: Page) -> None:
+        ctx.record(page.rows.warnings)
+        rows = [numbered(row, occurrences) for row in page.rows.rows]
+        known = lookups.stored_event_keys(conn, [row[KEY] for row in rows])
         ctx.upsert(conn, n.EVENTS, rows)
-        for row, event in zip(rows, events, strict=True):
+        for row in rows:
             if row[KEY] not in known:
                 marks = marks_since is None or row[DATE] >= marks_since
-                apply_event(ctx, conn, event, marks=marks)
+                apply_event(ctx, conn, Event.of(row), marks=marks)
         if state.walk_top is None:
             # Future-dated events are named once, when first seen (each read sees them again).
             dated = (
-                (event_label(event) if row[KEY] not in known else None, row[DATE])
-                for row, event in zip(rows, events, strict=True)
+                (Event.of(row).label if row[KEY] not in known else None, row[DATE]) for row in rows
             )
             state.walk_top = ctx.newest_present("activity event", dated)
         if rows:
@@ -143,49 +136,54 @@ def activity_job(
     return FetchJob("events", fetch, write, finish)
 
 
-def event_label(event: dict[str, Any]) -> str:
-    """How a warning names an event: its object and operation, and its space."""
-    return f"'{event.get('object')} {event.get('operation')}' in space {event.get('space_id')}"
+def numbered(row: n.Row, occurrences: Counter[str]) -> n.Row:
+    """An event row keyed by its digest and its occurrence among identical events so far."""
+    digest = row[KEY].rpartition("-")[0]
+    key = f"{digest}-{occurrences[digest]}"
+    occurrences[digest] += 1
+    return (*row[:KEY], key, *row[KEY + 1 :])
 
 
-def describe(item: Any) -> str:
-    """Why an element of the stream is not an event."""
-    if isinstance(item, n.UnreadableItem):
-        return "an event nested too deeply to read"
-    return f"expected a JSON object, got {item!r:.60}"
+@dataclass(frozen=True)
+class Event:
+    """What applying an event needs of its row."""
 
+    space_id: str | None
+    object: str | None
+    object_id: str | None
+    operation: str | None
 
-def stored_keys(conn: Connection, keys: list[str]) -> set[str]:
-    """Which of ``keys`` the events table already holds."""
-    found: set[str] = set()
-    for part in store.chunks(keys):
-        marks = ",".join("?" * len(part))
-        found.update(
-            row[0]
-            for row in conn.exec_driver_sql(
-                f"SELECT id FROM events WHERE id IN ({marks})", tuple(part)
+    @classmethod
+    def of(cls, row: n.Row) -> Event:
+        """The event an ``events`` row holds."""
+        return cls(
+            *(
+                row[n.EVENTS.columns.index(name)]
+                for name in ("space_id", "object", "object_id", "operation")
             )
         )
-    return found
+
+    @property
+    def label(self) -> str:
+        """How a warning names the event: its object and operation, and its space."""
+        return f"'{self.object} {self.operation}' in space {self.space_id}"
 
 
-def apply_event(
-    ctx: SyncContext, conn: Connection, event: dict[str, Any], *, marks: bool = True
-) -> None:
+def apply_event(ctx: SyncContext, conn: Connection, event: Event, *, marks: bool = True) -> None:
     """Mark (with ``marks``) what a newly seen event says changed; apply deletions directly."""
-    space_id = event.get("space_id")
-    kind, operation = event.get("object"), event.get("operation")
+    space_id = event.space_id
+    kind, operation = event.object, event.operation
     if not isinstance(space_id, str):
         return
     resources: tuple[str, ...] = ()
     if kind in ("Ticket", "Ticket Comment"):
         resources = ("tickets",)
         if kind == "Ticket" and operation == "deleted":
-            delete_object(ctx, conn, "tickets", event.get("object_id"), space_id)
+            delete_object(ctx, conn, "tickets", event.object_id, space_id)
     elif kind == "Milestone":
         resources = ("milestones",)
         if operation == "deleted":
-            delete_object(ctx, conn, "milestones", event.get("object_id"), space_id)
+            delete_object(ctx, conn, "milestones", event.object_id, space_id)
     elif kind == "User":
         resources = ("users", "user_roles")
     for resource in resources if marks else ():
@@ -201,11 +199,9 @@ def delete_object(
     except (TypeError, ValueError):
         ctx.warn(f"delete event for {table} has an unusable object_id {object_id!r}")
         return
-    result = conn.exec_driver_sql(
-        f"DELETE FROM {table} WHERE id = ? AND space_id = ?", (key, space_id)
-    )
-    if result.rowcount:
-        ctx.counter.add(table, deleted=result.rowcount)
+    deleted = lookups.delete_in_space(conn, table, key, space_id)
+    if deleted:
+        ctx.counter.add(table, deleted=deleted)
 
 
 def mark_all(conn: Connection, space_ids: Any) -> None:

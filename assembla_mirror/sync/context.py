@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,12 +13,12 @@ from sqlalchemy import Connection, Engine
 from assembla_mirror.api.client import AssemblaClient
 from assembla_mirror.model.columns import format_utc
 from assembla_mirror.model.convert import Row, TableSpec
-from assembla_mirror.pages.decode import DecodedPage
 from assembla_mirror.pages.offload import Decoder
-from assembla_mirror.pages.prepare import Prepared, normalize_items
+from assembla_mirror.store import lookups
 from assembla_mirror.store import writes as store
-from assembla_mirror.store.checkpoints import ResourceState, load_state, save_state, utc_now
+from assembla_mirror.store.checkpoints import ResourceState, save_state, utc_now
 from assembla_mirror.store.writes import ChangeCounter
+from assembla_mirror.sync.declare import Stream
 from assembla_mirror.sync.options import SyncOptions
 from assembla_mirror.sync.pipeline import Pipeline
 from assembla_mirror.sync.progress import Progress
@@ -36,7 +36,6 @@ class SpaceInfo:
     id: str
     name: str
     wiki_name: str | None
-    owned: bool = False
     has_ticket_tool: bool | None = None
 
 
@@ -50,8 +49,9 @@ class SyncContext:
     pipeline: Pipeline
     progress: Progress
     caller_id: str
-    #: Turns ticket and task pages into rows (in worker processes when it has them).
+    #: Turns pages into rows (ticket and task pages in worker processes when it has them).
     decoder: Decoder = field(default_factory=Decoder)
+    #: The run's "now", from the server's clock once it answered (see engine.run_phases).
     started: datetime = field(default_factory=utc_now)
     counter: ChangeCounter = field(default_factory=ChangeCounter)
     warnings: list[str] = field(default_factory=list)
@@ -65,9 +65,16 @@ class SyncContext:
     skipped_records: int = 0
     #: Legacy credentials present: time logs can be fetched.
     time_logs_enabled: bool = False
-    #: Task ids / ticket ids whose time logs / comments this run already fetches.
-    time_logs_queued: set[int] = field(default_factory=set)
-    comments_queued: set[int] = field(default_factory=set)
+    #: Per stream fetched one request per item: the parent ids already queued this run.
+    queued: defaultdict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    #: Every declared stream, by name (see :mod:`assembla_mirror.sync.streams`).
+    streams: Mapping[str, Stream] = field(default_factory=dict)
+    #: Streams switched off for this run (comments not wanted, time logs without a login).
+    switched_off: set[str] = field(default_factory=set)
+
+    def mirrors(self, stream: Stream) -> bool:
+        """Whether this run syncs ``stream`` (``--only``, and what is switched on)."""
+        return self.options.wants(stream.name) and stream.name not in self.switched_off
 
     def warn(self, message: str) -> None:
         """Record a warning for the summary and ``sync_runs`` (bounded)."""
@@ -79,76 +86,36 @@ class SyncContext:
         self.notes.append(message)
         self.progress.note(message)
 
-    def decoded_pages(
-        self,
-        path: str,
-        params: Mapping[str, Any],
-        kind: str,
-        context: Any,
-        *,
-        start_page: int = 1,
-        bound: str | None = None,
-    ) -> Iterator[DecodedPage]:
-        """The numbered pages of a ticket or task list (see :mod:`assembla_mirror.pages.decode`).
-
-        Decoding runs in :attr:`decoder`'s worker processes when it has them. The
-        final page is empty when it brought nothing new. With a ``bound`` (UTC
-        text), the walk ends after the first page updated before it: an
-        incremental walk's end, the list being newest first.
-        """
-        decode = self.decoder.for_kind(kind, context)
-        walk = self.client.iter_decoded(path, params, decode, start_page=start_page)
-        for number, page, _last in walk:
-            if page is None:  # the list ended without anything new
-                page = DecodedPage(0, [], None, _prepared=Prepared(number))
-            page.number = number
-            yield page
-            oldest = page.oldest_updated_at
-            if bound is not None and oldest is not None and oldest < bound:
-                return
-
-    def rows(
-        self,
-        spec: TableSpec,
-        items: Sequence[Any],
-        extra: Callable[[Any], tuple[Any, ...]] | None = None,
-        raw: Sequence[str] | None = None,
-    ) -> list[Row]:
-        """Normalize ``items`` (``raw``: their texts as sent); a record that cannot be
-        stored is skipped with a warning, leaving what the mirror holds for it untouched.
-        """
-        pairs, warnings = normalize_items(spec, items, extra, raw)
-        self.record(warnings)
-        return [row for row, _ in pairs]
+    def record(self, warnings: list[str]) -> None:
+        """Note the warnings of records that could not become rows."""
+        self.skipped_records += sum(warning.startswith("skipped ") for warning in warnings)
+        for warning in warnings:
+            self.warn(warning)
 
     def upsert(self, conn: Connection, spec: TableSpec, rows: Sequence[Row]) -> store.Written:
         """:func:`store.upsert` counted in this run, refused rows becoming warnings."""
         return store.upsert(conn, spec, rows, self.counter, self.record)
 
-    def in_space(self, spec: TableSpec, rows: list[Row], space_id: str) -> list[Row]:
-        """The rows of ``rows`` whose ``space_id`` is ``space_id``, the list they came from.
+    def in_spaces(self, spec: TableSpec, rows: list[Row], space_ids: Collection[str]) -> list[Row]:
+        """The rows of ``rows`` whose ``space_id`` is one of ``space_ids``, the spaces they
+        were listed for.
 
         A record listed under one space but naming another is not the other space's
         (it may not be mirrored, or hold that number already): skipped, with a warning.
         """
         at = spec.columns.index("space_id")
-        kept = [row for row in rows if row[at] == space_id]
+        kept = [row for row in rows if row[at] in space_ids]
         if len(kept) < len(rows):
+            listed = ", ".join(sorted(space_ids)) if len(space_ids) < 4 else "other spaces"
             self.record(
                 [
                     f"skipped {spec.entity} {row[0]!r}: field 'space_id' is {row[at]!r}, "
-                    f"but it was listed in space {space_id!r}"
+                    f"but it was listed in space {listed}"
                     for row in rows
-                    if row[at] != space_id
+                    if row[at] not in space_ids
                 ]
             )
         return kept
-
-    def record(self, warnings: list[str]) -> None:
-        """Note the warnings of records a fetch worker could not prepare."""
-        self.skipped_records += sum(warning.startswith("skipped ") for warning in warnings)
-        for warning in warnings:
-            self.warn(warning)
 
     def newest_present(self, what: str, dated: Iterable[tuple[Any, str | None]]) -> str | None:
         """The newest of ``dated`` ((record, UTC text) pairs) that is not in the future.
@@ -182,7 +149,7 @@ class SyncContext:
 
     def reconcile_due(self, state: ResourceState) -> bool:
         """Whether this run must reconcile deletions of the resource (``--full`` or overdue)."""
-        if self.options.full or state.cursor is None:
+        if self.options.full or not state.complete_once:
             return True
         last = state.reconciled_at
         return last is None or last.replace(tzinfo=self.started.tzinfo) <= (
@@ -192,22 +159,13 @@ class SyncContext:
     def field_ids(self, conn: Connection, space_id: str) -> dict[str, int]:
         """Custom field title -> id of a space (cached for the run, reloaded after a refresh)."""
         if space_id not in self._field_ids:
-            self._field_ids[space_id] = dict(
-                conn.exec_driver_sql(
-                    "SELECT title, id FROM custom_fields WHERE space_id = ?", (space_id,)
-                ).fetchall()
-            )
+            self._field_ids[space_id] = lookups.custom_field_ids(conn, space_id)
         return self._field_ids[space_id]
 
     def status_names(self, conn: Connection, space_id: str) -> set[str]:
         """Ticket status names of a space (cached like :meth:`field_ids`)."""
         if space_id not in self._status_names:
-            self._status_names[space_id] = {
-                row[0]
-                for row in conn.exec_driver_sql(
-                    "SELECT name FROM ticket_statuses WHERE space_id = ?", (space_id,)
-                )
-            }
+            self._status_names[space_id] = lookups.status_names(conn, space_id)
         return self._status_names[space_id]
 
     def forget_config(self, space_id: str) -> None:
@@ -220,78 +178,11 @@ class SyncContext:
         state.synced_at = self.started
         if reconciled:
             state.reconciled_at = self.started
-        state.walk_page = None
+        state.next_page = None
         state.walk_bottom = None
+        state.filled_through = None
         state.dirty = False
         save_state(conn, state)
-
-
-class CompletionPrefix:
-    """Over ids completed in any order, the largest id below which every id is done.
-
-    Concurrent per-item fetches finish out of order; checkpointing this prefix
-    lets an interrupted fill resume without redoing completed items.
-    """
-
-    def __init__(self, ordered_ids: list[int]) -> None:
-        self._ids = ordered_ids
-        self._done: set[int] = set()
-        self._next = 0
-
-    @property
-    def finished(self) -> bool:
-        """Whether every id is done."""
-        return self._next >= len(self._ids)
-
-    def complete(self, item_id: int) -> int | None:
-        """Mark ``item_id`` done; return the new prefix end if it moved."""
-        self._done.add(item_id)
-        moved = False
-        while self._next < len(self._ids) and self._ids[self._next] in self._done:
-            self._done.discard(self._ids[self._next])
-            self._next += 1
-            moved = True
-        return self._ids[self._next - 1] if moved else None
-
-
-def fill_checkpoint(
-    ctx: SyncContext,
-    conn: Connection,
-    state: ResourceState,
-    item_ids: list[int],
-    fetched: Set[int],
-) -> Callable[[Connection, int], None] | None:
-    """Checkpointing of a fill that fetches something once per item of ``item_ids``.
-
-    ``item_ids`` (ascending, all above ``state.walk_page``) are what the fill
-    covers; the returned callback marks one done, saving the completed prefix in
-    ``state.walk_page`` so that an interrupted fill resumes there, and marks the
-    state complete after the last. Items in ``fetched`` (already fetched earlier
-    in this run) count as done at once. With no items the state is complete
-    straight away and ``None`` is returned.
-    """
-    if not item_ids:
-        state.cursor = "complete"
-        ctx.complete(conn, state, reconciled=True)
-        return None
-    tracker = CompletionPrefix(item_ids)
-    resource, scope = state.resource, state.space_id
-
-    def done(conn: Connection, item_id: int) -> None:
-        current = load_state(conn, resource, scope)
-        prefix = tracker.complete(item_id)
-        if prefix is not None:
-            current.walk_page = prefix
-        if tracker.finished:
-            current.cursor = "complete"
-            ctx.complete(conn, current, reconciled=True)
-        else:
-            save_state(conn, current)
-
-    for item_id in item_ids:
-        if item_id in fetched:
-            done(conn, item_id)
-    return done
 
 
 def space_label(spaces: Mapping[str, SpaceInfo], space_id: str) -> str:

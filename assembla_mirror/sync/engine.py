@@ -5,14 +5,18 @@ concurrently; see :mod:`assembla_mirror.sync.pipeline`):
 
 0. full-text indexing of anything a killed run left queued;
 1. account: the caller (``/v1/user``) and the spaces list;
-2. activity: new events, which mark what changed;
-3. configuration lists that are due (members, roles, statuses, custom fields, milestones);
-4. ticket and task walks (comments and time logs of changed items join on the way);
-   on a first or ``--full`` sync every space is walked whole whatever the stream
-   says, so 2 runs alongside 3 and 4, and 4 starts as soon as 3 is done;
-5. configuration a fetched page revealed as stale (a renamed custom field);
-6. first fills and reconciliations of comments and time logs;
+2. the activity stream: new events, which mark what changed;
+3. whole lists that are due (members, roles, statuses, custom fields, milestones);
+4. newest-first walks (tickets, tasks; comments and time logs of changed items
+   join on the way); on a first or ``--full`` sync every space is walked whole
+   whatever the stream says, so 2 runs alongside 3 and 4, and 4 starts as soon
+   as 3 is done;
+5. lists a fetched page revealed as stale (a renamed custom field);
+6. first fills and reconciliations of the per-item streams (comments, time logs);
 7. full-text indexing of what the run wrote (after 4 and after 6).
+
+Which streams exist, and how each is listed, is declared once in
+:mod:`assembla_mirror.sync.streams`; each phase runs the streams of its kind.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from assembla_mirror.api.auth import NO_CREDENTIALS
 from assembla_mirror.api.client import AssemblaClient
@@ -37,18 +41,21 @@ from assembla_mirror.errors import AuthError, MirrorError
 from assembla_mirror.model.columns import format_utc
 from assembla_mirror.pages.offload import Decoder
 from assembla_mirror.store.checkpoints import load_state, load_states
-from assembla_mirror.store.database import open_db
+from assembla_mirror.store.database import open_for_sync
 from assembla_mirror.store.failures import describe_database_error
-from assembla_mirror.store.runs import SyncLock, finish_run, get_meta, set_meta, start_run
+from assembla_mirror.store.runs import finish_run, get_meta, set_meta, start_run
 from assembla_mirror.store.search import index_pending
-from assembla_mirror.store.target import database_target
 from assembla_mirror.store.writes import table_totals
-from assembla_mirror.sync import account, activity, comments, config, tasks, tickets
+from assembla_mirror.sync import account, activity, fills
 from assembla_mirror.sync.context import SyncContext
-from assembla_mirror.sync.options import CONFIG_RESOURCES, SyncOptions
-from assembla_mirror.sync.pipeline import Pipeline
+from assembla_mirror.sync.declare import NewestFirst, PerItem, Stream, WholeList
+from assembla_mirror.sync.lists import list_job, list_jobs
+from assembla_mirror.sync.options import COMMENTS_META_KEY, SyncOptions
+from assembla_mirror.sync.pipeline import FetchJob, Pipeline
 from assembla_mirror.sync.progress import NullProgress, Progress
 from assembla_mirror.sync.report import SyncReport
+from assembla_mirror.sync.streams import LISTS, STREAMS
+from assembla_mirror.sync.walks import walk_jobs
 
 log = logging.getLogger(__name__)
 #: Longest error text kept in ``sync_runs`` (an unexpected one may carry a statement).
@@ -80,17 +87,9 @@ def sync(
     if not (credentials.has_api_key or credentials.uses_bearer):
         raise AuthError(NO_CREDENTIALS)  # before creating or touching the mirror file
     progress = progress or NullProgress()
-    target = database_target(options.db_path)
-    # The lock before the database is even opened: opening migrates, and two first
-    # syncs of a new file must not both create its tables.
-    with SyncLock(target.file):
-        engine = open_db(target)
-        try:
-            return _run(
-                options, settings, credentials, progress, engine, transport, legacy_transport
-            )
-        finally:
-            engine.dispose()
+    # Under the run lock, taken before the database is even opened (opening migrates).
+    with open_for_sync(options.db_path) as engine:
+        return _run(options, settings, credentials, progress, engine, transport, legacy_transport)
 
 
 def _run(
@@ -125,6 +124,7 @@ def _run(
                 caller_id="",
                 decoder=decoder,
                 time_logs_enabled=bool(credentials.username and credentials.password),
+                streams=STREAMS,
             )
             run_phases(ctx)
         outcome = "success"
@@ -152,8 +152,10 @@ def _run(
                 warnings=ctx.warnings if ctx else [],
                 error=error,
             )
-        except Exception as exc:  # a full disk or a lock can refuse this too; keep the cause
-            log.warning("could not record how the run ended: %s", exc)
+        except Exception as exc:
+            # A full disk or a lock that failed the run refuses its record too: the run's
+            # own error is what the user must see (one line), so this stays in the log.
+            log.info("could not record how the run ended: %s", exc)
     return SyncReport(
         run_id=run_id,
         mode=mode,
@@ -199,7 +201,7 @@ def run_phases(ctx: SyncContext) -> None:
     index_search(ctx)  # whatever a killed run left queued
     with ThreadPoolExecutor(1) as pool:  # two independent requests at once
         caller = pool.submit(ctx.client.whoami)
-        spaces = [item for page in ctx.client.iter_pages("/v1/spaces") for item in page.items]
+        spaces = account.read_spaces(ctx)
         me = caller.result()
     # From here on "now" is the server's: cursors, windows and due dates come from its
     # clock, so a wrong clock on this machine cannot make a run skip changes.
@@ -208,56 +210,88 @@ def run_phases(ctx: SyncContext) -> None:
         ctx.caller_id = account.check_caller(conn, me, ctx.counter)
         account.write_spaces(ctx, conn, spaces)
         if options.with_comments is not None:
-            set_meta(conn, comments.META_KEY, "1" if options.with_comments else "0")
+            set_meta(conn, COMMENTS_META_KEY, "1" if options.with_comments else "0")
+        ctx.switched_off = switched_off(ctx, conn)
     selected = list(ctx.spaces)
     announce_comment_cost(ctx, selected)
+    events = STREAMS["events"]
 
-    def activity_jobs(conn: Any, marks_since: str | None = None) -> list[Any]:
-        if not options.wants("events"):
+    def stream_reads(conn: Connection, marks_since: str | None = None) -> list[FetchJob]:
+        if not ctx.mirrors(events):
             return []
         return [activity.activity_job(ctx, conn, marks_since=marks_since)]
 
-    if not options.wants("events"):
+    if not ctx.mirrors(events):
         with engine.begin() as conn:
             activity.mark_all(conn, selected)
 
-    def walks(conn: Any) -> list[Any]:
-        jobs = []
-        if options.wants("tickets"):
-            jobs += tickets.ticket_jobs(ctx, conn, selected)
-        if options.wants("tasks"):
-            jobs += tasks.task_jobs(ctx, conn, selected)
-        return jobs
+    def lists(conn: Connection) -> list[FetchJob]:
+        return [
+            job
+            for stream in streams_of(ctx, WholeList)
+            for job in list_jobs(ctx, conn, stream, selected)
+        ]
+
+    def walks(conn: Connection) -> list[FetchJob]:
+        return [
+            job
+            for stream in streams_of(ctx, NewestFirst)
+            for job in walk_jobs(ctx, conn, stream, selected)
+        ]
 
     if activity_decides(ctx, selected):
-        run_phase(ctx, activity_jobs)
-        run_phase(ctx, lambda conn: config.config_jobs(ctx, conn, selected))
+        run_phase(ctx, stream_reads)
+        run_phase(ctx, lists)
         run_phase(ctx, walks)
     else:
         # Every space is walked whole anyway: read the stream meanwhile, and start
         # the walks as soon as the configuration they need is in.
         with engine.connect() as conn:
-            stream = activity_jobs(conn, marks_since=format_utc(ctx.started))
-            lists = config.config_jobs(ctx, conn, selected)
-        for job in stream:
+            reads = stream_reads(conn, marks_since=format_utc(ctx.started))
+            refreshes = lists(conn)
+        for job in reads:
             ctx.pipeline.add(job)
-        ctx.pipeline.add_group(lists, walks)
+        ctx.pipeline.add_group(refreshes, walks)
         ctx.pipeline.run()
     index_search(ctx)
-    run_phase(ctx, lambda conn: stale_config_jobs(ctx, conn))
-    fills(ctx, selected)
+    run_phase(ctx, lambda conn: stale_list_jobs(ctx))
+    run_fills(ctx, selected)
     index_search(ctx)
+
+
+def streams_of(ctx: SyncContext, kind: type) -> list[Stream]:
+    """The streams listed the ``kind`` way that this run syncs, in declaration order."""
+    return [
+        stream
+        for stream in STREAMS.values()
+        if isinstance(stream.listing, kind) and ctx.mirrors(stream)
+    ]
+
+
+def switched_off(ctx: SyncContext, conn: Connection) -> set[str]:
+    """Streams not synced this run beyond ``--only``: comments unless switched on (the
+    option, else what the mirror remembers), time logs without the legacy login."""
+    off = set()
+    wanted = ctx.options.with_comments
+    if wanted is None:
+        wanted = get_meta(conn, COMMENTS_META_KEY) == "1"
+    if not wanted:
+        off.add("comments")
+    if not ctx.time_logs_enabled:
+        off.add("time_logs")
+    return off
 
 
 def announce_comment_cost(ctx: SyncContext, selected: list[str]) -> None:
     """Say what a first fill of comments costs before any of it is paid."""
-    if not comments.enabled(ctx):
+    comments = STREAMS["comments"]
+    if not ctx.mirrors(comments):
         return
     with ctx.engine.connect() as conn:
-        pending = [s for s in selected if load_state(conn, "comments", s).cursor is None]
-        if not pending:
-            return
-        known = comments.count_fill(conn, pending)
+        known = fills.count_first_fill(ctx, conn, comments, selected)
+        pending = any(not load_state(conn, "comments", space).complete_once for space in selected)
+    if not pending:
+        return
     limit = ctx.client.settings.rate_limit
     pace = (
         f"about {known / (limit.per_minute / 60) / 60:,.0f} min at the {limit} rate limit"
@@ -280,7 +314,7 @@ def activity_decides(ctx: SyncContext, selected: list[str]) -> bool:
         return False
     with ctx.engine.connect() as conn:
         walked = load_states(conn, "tickets")
-    return any(walked.get(space) and walked[space].cursor for space in selected)
+    return any(space in walked and walked[space].complete_once for space in selected)
 
 
 def index_search(ctx: SyncContext) -> None:
@@ -289,7 +323,7 @@ def index_search(ctx: SyncContext) -> None:
         index_pending(conn)
 
 
-def run_phase(ctx: SyncContext, make_jobs: Callable[[Any], list[Any]]) -> None:
+def run_phase(ctx: SyncContext, make_jobs: Callable[[Connection], list[FetchJob]]) -> None:
     """Build a phase's jobs from the current database state and run them to the end."""
     with ctx.engine.connect() as conn:
         jobs = make_jobs(conn)
@@ -298,35 +332,33 @@ def run_phase(ctx: SyncContext, make_jobs: Callable[[Any], list[Any]]) -> None:
     ctx.pipeline.run()
 
 
-def stale_config_jobs(ctx: SyncContext, conn: Any) -> list[Any]:
-    """Refetch configuration that fetched tickets showed to be out of date."""
+def stale_list_jobs(ctx: SyncContext) -> list[FetchJob]:
+    """Refetch the lists that fetched tickets showed to be out of date."""
     return [
-        config.list_job(ctx, resource, space_id)
-        for space_id, resources in ctx.stale.items()
+        list_job(ctx, STREAMS[name], space_id)
+        for space_id, names in ctx.stale.items()
         if space_id in ctx.spaces
-        for resource in sorted(resources)
-        if resource in CONFIG_RESOURCES and ctx.options.wants(resource)
+        for name in sorted(names)
+        if name in LISTS and ctx.mirrors(STREAMS[name])
     ]
 
 
-def fills(ctx: SyncContext, selected: list[str]) -> None:
-    """Comment and time-log fetches that cover every item (first fill or reconciliation)."""
+def run_fills(ctx: SyncContext, selected: list[str]) -> None:
+    """Per-item fetches that cover every item (a first fill or a reconciliation)."""
+    if ctx.options.wants("time_logs") and not ctx.time_logs_enabled:
+        ctx.note(TIME_LOGS_SKIPPED)
     with ctx.engine.begin() as conn:
-        queued_comments = comments.comment_fill(ctx, conn, selected) if comments.enabled(ctx) else 0
-        queued_logs = 0
-        if ctx.options.wants("time_logs"):
-            if ctx.time_logs_enabled:
-                queued_logs = tasks.time_log_fill(ctx, conn, selected)
-            else:
-                ctx.note(TIME_LOGS_SKIPPED)
-    if queued_comments:
-        ctx.progress.begin("comments", "comments", total=queued_comments)
-    if queued_logs:
-        ctx.progress.begin("time_logs", "time logs", total=queued_logs)
+        queued = {
+            stream.name: fills.fill(ctx, conn, stream, selected)
+            for stream in streams_of(ctx, PerItem)
+        }
+    for name, count in queued.items():
+        if count:
+            ctx.progress.begin(name, name.replace("_", " "), total=count)
     ctx.pipeline.run()
-    for key, queued in (("comments", queued_comments), ("time_logs", queued_logs)):
-        if queued:
-            ctx.progress.end(key)
+    for name, count in queued.items():
+        if count:
+            ctx.progress.end(name)
 
 
 def run_options(options: SyncOptions) -> dict[str, Any]:

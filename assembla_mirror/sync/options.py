@@ -1,4 +1,4 @@
-"""What a sync is asked to do: :class:`SyncOptions` and the resource names it accepts."""
+"""What a sync is asked to do: :class:`SyncOptions` (the resource names are the streams')."""
 
 from __future__ import annotations
 
@@ -6,48 +6,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from assembla_mirror.errors import ConfigError
-
-#: Resources ``--only`` accepts, in the order a sync fetches them. Spaces are
-#: always listed (everything hangs off them) and the caller is always checked.
-RESOURCES = (
-    "events",
-    "users",
-    "user_roles",
-    "ticket_statuses",
-    "custom_fields",
-    "milestones",
-    "tickets",
-    "comments",
-    "tasks",
-    "time_logs",
-)
-CONFIG_RESOURCES = ("users", "user_roles", "ticket_statuses", "custom_fields", "milestones")
-ALIASES = {
-    "members": ("users", "user_roles"),
-    "activity": ("events",),
-    "statuses": ("ticket_statuses",),
-}
-
-
-def parse_only(values: tuple[str, ...] | list[str]) -> frozenset[str] | None:
-    """Parse ``--only`` values (comma-separated, repeatable, aliases allowed)."""
-    names: set[str] = set()
-    for value in values:
-        for raw in value.split(","):
-            name = raw.strip().lower().replace("-", "_")
-            if not name:
-                continue
-            if name in ALIASES:
-                names.update(ALIASES[name])
-            elif name in RESOURCES:
-                names.add(name)
-            else:
-                raise ConfigError(
-                    f"unknown resource {raw.strip()!r} for --only; choose from "
-                    + ", ".join((*RESOURCES, *ALIASES))
-                )
-    return frozenset(names) or None
+#: Where the mirror remembers whether comments are mirrored (``--with comments``).
+COMMENTS_META_KEY = "with_comments"
 
 
 @dataclass(frozen=True)

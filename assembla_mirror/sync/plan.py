@@ -13,6 +13,7 @@ of pages found by doubling then bisecting the page number.
 from __future__ import annotations
 
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,17 +25,25 @@ from sqlalchemy import Connection, Engine
 from assembla_mirror.api.client import AssemblaClient
 from assembla_mirror.api.credentials import Credentials, load_credentials
 from assembla_mirror.api.settings import ClientSettings, RateLimit
-from assembla_mirror.errors import DataError, ToolNotFoundError
-from assembla_mirror.model.convert import event_digest, event_row
+from assembla_mirror.errors import ToolNotFoundError
+from assembla_mirror.model import convert as n
+from assembla_mirror.pages.jsonlist import JsonList
+from assembla_mirror.store import lookups
 from assembla_mirror.store.checkpoints import ACCOUNT, load_state
 from assembla_mirror.store.database import current_revision, head_revision, open_db, open_readonly
-from assembla_mirror.sync import account, comments, config, tickets
-from assembla_mirror.sync.activity import read_params, stored_keys
+from assembla_mirror.store.writes import count_rows
+from assembla_mirror.sync import account
+from assembla_mirror.sync.activity import KEY, Event, numbered, read_params
 from assembla_mirror.sync.context import SpaceInfo, SyncContext
+from assembla_mirror.sync.declare import NewestFirst, Parent, PerItem, Scope, Stream, WholeList
+from assembla_mirror.sync.engine import switched_off
+from assembla_mirror.sync.fills import fill_due, fill_scopes, pending_items
+from assembla_mirror.sync.lists import list_due
 from assembla_mirror.sync.options import SyncOptions
 from assembla_mirror.sync.pipeline import Pipeline
 from assembla_mirror.sync.progress import NullProgress
-from assembla_mirror.sync.tasks import visible_users
+from assembla_mirror.sync.streams import STREAMS
+from assembla_mirror.sync.walks import scopes, walk_mode
 
 PER_PAGE = 100
 
@@ -125,6 +134,7 @@ def plan_sync(
     ):
         ctx = SyncContext(options, engine, client, Pipeline(engine), NullProgress(), caller_id="")
         ctx.time_logs_enabled = bool(credentials.username and credentials.password)
+        ctx.streams = STREAMS
         with engine.connect() as conn:
             _plan(ctx, conn, plan)
         plan.probe_requests = client.stats.requests
@@ -132,156 +142,147 @@ def plan_sync(
 
 
 def _plan(ctx: SyncContext, conn: Connection, plan: SyncPlan) -> None:
+    """Ask every declared stream the run would sync what it would cost."""
     me = ctx.client.whoami()
     ctx.started = ctx.client.server_clock.now()  # as a sync does: the server's present
     ctx.caller_id = str(me.get("id"))
-    listed = [item for page in ctx.client.iter_pages("/v1/spaces") for item in page.items]
+    listed = account.read_spaces(ctx)
     plan.items.append(PlanItem("(account)", "caller and spaces", "always", 2))
-    known = {
-        row[0]: None if row[1] is None else bool(row[1])
-        for row in conn.exec_driver_sql("SELECT id, has_ticket_tool FROM spaces")
-    }
+    known = {space_id: tool for space_id, _name, _wiki, tool in lookups.spaces(conn)}
     spaces = {
-        str(item.get("id")): SpaceInfo(
-            str(item.get("id")),
-            str(item.get("name")),
-            item.get("wiki_name"),
-            config.caller_owns(conn, str(item.get("id")), ctx.caller_id),
-            known.get(str(item.get("id"))),
-        )
-        for item in listed
-        if isinstance(item, dict)
+        str(row[0]): SpaceInfo(str(row[0]), str(row[1]), row[2], known.get(str(row[0])))
+        for row in listed.rows.rows
     }
     ctx.spaces = account.select_spaces(spaces, ctx.options.spaces)
-    dirty = _activity(ctx, conn, plan) if ctx.options.wants("events") else set(ctx.spaces)
-    with_comments = comments.enabled(ctx)
-    for space_id, info in ctx.spaces.items():
-        for resource in config.LISTS:
-            if ctx.options.wants(resource) and config.config_due(ctx, conn, resource, space_id):
-                plan.items.append(PlanItem(info.name, resource, "refresh", 1))
-        if ctx.options.wants("tickets") and info.has_ticket_tool is not False:
-            _plan_tickets(ctx, conn, plan, info, space_id in dirty, with_comments)
-    if ctx.options.wants("tasks"):
-        _plan_tasks(ctx, conn, plan)
+    ctx.switched_off = switched_off(ctx, conn)
+    selected = list(ctx.spaces)
+    events = STREAMS["events"]
+    dirty = estimate_events(ctx, conn, plan) if ctx.mirrors(events) else set(selected)
+    sizes: dict[str, int] = {}
+    for stream in STREAMS.values():
+        if not ctx.mirrors(stream):
+            continue
+        if isinstance(stream.listing, WholeList):
+            estimate_list(ctx, conn, plan, stream, selected)
+        elif isinstance(stream.listing, NewestFirst):
+            estimate_walk(ctx, conn, plan, stream, selected, dirty, sizes)
+        elif isinstance(stream.listing, PerItem):
+            estimate_fill(ctx, conn, plan, stream, selected, sizes)
     if ctx.options.wants("time_logs") and not ctx.time_logs_enabled:
         plan.notes.append("time logs would be skipped: ASSEMBLA_USERNAME/ASSEMBLA_PASSWORD not set")
 
 
-def _activity(ctx: SyncContext, conn: Connection, plan: SyncPlan) -> set[str]:
-    """Spaces with events the mirror has not seen (fetched, not stored)."""
+def estimate_events(ctx: SyncContext, conn: Connection, plan: SyncPlan) -> set[str]:
+    """The stream read, and the spaces with ticket events the mirror has not seen."""
     params, _resumed = read_params(ctx, load_state(conn, "events", ACCOUNT))
-    count, new_keys, dirty = 0, [], set()
-    events = []
-    for page in ctx.client.iter_pages("/v1/activity", params):
+    decode = ctx.decoder.for_table(n.EVENTS, None)
+    count, rows = 0, []
+    for _number, page, _last in ctx.client.iter_decoded("/v1/activity", params, decode):
         count += 1
-        for item in page.items:
-            if isinstance(item, dict):
-                events.append(item)
-    occurrences: dict[str, int] = {}
-    for event in events:
-        try:
-            digest = event_digest(event)
-            key = event_row(event, occurrences.get(digest, 0), digest)[-4]
-        except DataError:
-            continue  # a sync skips it too (with a warning)
-        occurrences[digest] = occurrences.get(digest, 0) + 1
-        new_keys.append((key, event))
-    stored = stored_keys(conn, [key for key, _ in new_keys])
-    for key, event in new_keys:
-        if key not in stored and event.get("object") in ("Ticket", "Ticket Comment"):
-            dirty.add(str(event.get("space_id")))
+        if page is not None:
+            rows += page.rows.rows
+    occurrences: Counter[str] = Counter()
+    numbered_rows = [numbered(row, occurrences) for row in rows]
+    stored = lookups.stored_event_keys(conn, [row[KEY] for row in numbered_rows])
+    dirty = {
+        str(event.space_id)
+        for row in numbered_rows
+        if row[KEY] not in stored
+        and (event := Event.of(row)).object in ("Ticket", "Ticket Comment")
+    }
     plan.items.append(PlanItem("(account)", "events", "since last event", max(count, 1)))
     return dirty
 
 
-def _plan_tickets(
+def estimate_list(
+    ctx: SyncContext, conn: Connection, plan: SyncPlan, stream: Stream, selected: list[str]
+) -> None:
+    """One request for each space whose list is due."""
+    for space_id in selected:
+        if list_due(ctx, conn, stream, space_id):
+            plan.items.append(PlanItem(ctx.spaces[space_id].name, stream.name, "refresh", 1))
+
+
+def estimate_walk(
     ctx: SyncContext,
     conn: Connection,
     plan: SyncPlan,
-    info: SpaceInfo,
-    dirty: bool,
-    with_comments: bool,
+    stream: Stream,
+    selected: list[str],
+    dirty: set[str],
+    sizes: dict[str, int],
 ) -> None:
-    state = load_state(conn, "tickets", info.id)
-    if dirty and not state.dirty:
-        state.dirty = True
-    mode = tickets.walk_mode(ctx, state)
-    stored = conn.exec_driver_sql(
-        "SELECT count(*) FROM tickets WHERE space_id = ?", (info.id,)
-    ).scalar_one()
-    size: int | None = None
-    if mode == "incremental":
-        plan.items.append(
-            PlanItem(info.name, "tickets", "incremental", 1, "changed since last run")
+    """The walks the run would make (:func:`.walks.scopes` decides, as in a sync)."""
+    for scope in scopes(ctx, conn, stream, selected, dirty=dirty):
+        if scope.shared:
+            note = f"{len(scope.spaces)} spaces"
+            plan.items.append(PlanItem("(account)", stream.name, "incremental", 1, note))
+            continue
+        space_id = scope.state_space
+        info = ctx.spaces[space_id]
+        state = load_state(conn, stream.name, space_id)
+        mode = walk_mode(ctx, stream, state) or "incremental"
+        if mode == "incremental":
+            note = "changed since last run"
+            plan.items.append(PlanItem(info.name, stream.name, mode, 1, note))
+            continue
+        size = count_rows(conn, stream.spec.table, {"space_id": space_id}) or count_listed(
+            ctx, conn, scope
         )
-    elif mode is not None:
-        size = stored or _highest_ticket_number(ctx, info.id)
-        resumed = mode == "resume"
-        remaining = size - (state.walk_page or 1) * PER_PAGE + PER_PAGE if resumed else size
-        plan.items.append(
-            PlanItem(info.name, "tickets", mode, pages(max(0, remaining)), f"~{size:,} tickets")
-        )
-    if not with_comments:
-        return
-    if load_state(conn, "comments", info.id).cursor is None:
-        todo = comments.count_fill(conn, [info.id]) if stored else size or 0
-        plan.items.append(
-            PlanItem(info.name, "comments", "first fill", todo, "one request per ticket")
-        )
-    elif mode is not None:
-        plan.items.append(
-            PlanItem(info.name, "comments", "changed tickets", 1, "one per changed ticket")
-        )
+        sizes[f"{stream.name}:{space_id}"] = size
+        remaining = size - ((state.next_page or 1) - 1) * PER_PAGE if mode == "resume" else size
+        if mode == "full" and state.complete_once:
+            mode = "reconcile"
+        note = f"~{size:,} {stream.spec.table}"
+        plan.items.append(PlanItem(info.name, stream.name, mode, pages(max(0, remaining)), note))
 
 
-def _highest_ticket_number(ctx: SyncContext, space_id: str) -> int:
-    params = {"report": 0, "sort_by": "number", "sort_order": "desc", "per_page": 1}
-    try:
-        items = ctx.client.get_list(f"/v1/spaces/{space_id}/tickets", params)
-    except ToolNotFoundError:
-        return 0
-    return int(items[0].get("number") or 0) if items else 0
-
-
-def _plan_tasks(ctx: SyncContext, conn: Connection, plan: SyncPlan) -> None:
-    shared = []
-    for space_id, info in ctx.spaces.items():
-        state = load_state(conn, "tasks", space_id)
-        if ctx.reconcile_due(state) or state.walk_page is not None:
-            params: dict[str, Any] = {"spaces[]": [space_id]}
-            users = visible_users(conn, [space_id], ctx.caller_id)
-            if users:
-                params["users[]"] = users
-            count = _count_items(ctx, "/v1/tasks", params)
-            mode = "full" if state.cursor is None else "reconcile"
-            plan.items.append(PlanItem(info.name, "tasks", mode, pages(count), f"~{count:,} tasks"))
-            if ctx.time_logs_enabled:
-                mine = _count_items(ctx, "/v1/tasks", {"spaces[]": [space_id]})
-                plan.items.append(
-                    PlanItem(
-                        info.name, "time_logs", "first fill", mine, "one request per task of yours"
-                    )
+def estimate_fill(
+    ctx: SyncContext,
+    conn: Connection,
+    plan: SyncPlan,
+    stream: Stream,
+    selected: list[str],
+    sizes: dict[str, int],
+) -> None:
+    """One request per item: every item on a first fill, the changed ones otherwise."""
+    parent = "tickets" if stream.parent is Parent.TICKET else "tasks"
+    for scope in fill_scopes(ctx, stream, selected):
+        state = load_state(conn, stream.name, scope)
+        where = ctx.spaces[scope].name if scope else "(account)"
+        if fill_due(ctx, state):
+            stored = len(pending_items(ctx, conn, stream, state, selected))
+            walked = [size for key, size in sizes.items() if key.startswith(f"{parent}:")]
+            todo = stored or (sizes.get(f"{parent}:{scope}", 0) if scope else sum(walked))
+            mode = "first fill" if not state.complete_once else "reconcile"
+            plan.items.append(
+                PlanItem(where, stream.name, mode, todo, f"one request per {parent[:-1]}")
+            )
+        elif any(
+            item.resource == parent and item.space in (where, "(account)") for item in plan.items
+        ):
+            plan.items.append(
+                PlanItem(
+                    where, stream.name, f"changed {parent}", 1, f"one per changed {parent[:-1]}"
                 )
-        else:
-            shared.append(space_id)
-    if shared:
-        plan.items.append(PlanItem("(account)", "tasks", "incremental", 1, f"{len(shared)} spaces"))
-    state = load_state(conn, "time_logs", ACCOUNT)
-    if (
-        ctx.time_logs_enabled
-        and state.cursor is None
-        and not any(item.resource == "time_logs" for item in plan.items)
-    ):
-        plan.items.append(
-            PlanItem("(account)", "time_logs", "first fill", 0, "tasks already mirrored")
-        )
+            )
 
 
-def _count_items(ctx: SyncContext, path: str, params: dict[str, Any]) -> int:
-    """Items in a paged list, found by doubling then bisecting the last non-empty page."""
+def count_listed(ctx: SyncContext, conn: Connection, scope: Scope) -> int:
+    """Items in a scope's list, found by doubling then bisecting the last non-empty page."""
+    declared = scope.stream.listing
+    assert isinstance(declared, NewestFirst)
+    params = dict(declared.params)
+    if declared.scope_params is not None:
+        params.update(declared.scope_params(ctx, conn, scope.spaces))
+    path = declared.path.format(space=scope.spaces[0])
 
     def size(page: int) -> int:
-        return len(ctx.client.get_list(path, {**params, "page": page, "per_page": PER_PAGE}))
+        query = {**params, "page": page, "per_page": PER_PAGE}
+        try:
+            return len(ctx.client.read(path, query, JsonList.decode))
+        except ToolNotFoundError:
+            return 0
 
     first = size(1)
     if first < PER_PAGE:

@@ -26,6 +26,7 @@ from assembla_mirror.errors import (
     ToolNotFoundError,
 )
 from assembla_mirror.simulator import FaultConfig, Simulator, World
+from tests.api.reading import get_list, get_time_logs, iter_pages
 
 from .simulated import (
     everything_secret,
@@ -79,7 +80,7 @@ def test_a_list_of_an_exact_multiple_of_100_ends_with_one_204(
     assert len(live_ticket_ids(world, space_id)) == total
     sim.clear_log()
     path = f"/v1/spaces/{space_id}/tickets"
-    pages = list(client.iter_pages(path, {"report": 0}))
+    pages = list(iter_pages(client, path, {"report": 0}))
     assert {item["id"] for page in pages for item in page.items} == live_ticket_ids(world, space_id)
     log = records(sim, path, count=total // 100 + 1)
     assert [r.status for r in log] == [200] * (total // 100) + [204]
@@ -89,7 +90,7 @@ def test_a_list_of_an_exact_multiple_of_100_ends_with_one_204(
 
 def test_an_empty_list_is_a_204(sim: Simulator, client: AssemblaClient) -> None:
     sim.clear_log()
-    assert client.get_list("tasks", {"from": "2100-01-01"}) == []
+    assert get_list(client, "tasks", {"from": "2100-01-01"}) == []
     assert [r.status for r in records(sim, "/v1/tasks", count=1)] == [204]
 
 
@@ -102,7 +103,7 @@ def test_an_unpaged_list_longer_than_a_page_is_read_once_more_and_stops(
     expected = len(world.state.require_space(space_id).roles)
     sim.clear_log()
     path = f"/v1/spaces/{space_id}/users"
-    pages = list(client.iter_pages(path))
+    pages = list(iter_pages(client, path))
     users = [item for page in pages for item in page.items]
     assert len(users) == len({u["id"] for u in users}) == expected > 100
     # The second answer repeats the first, so the walk stops there.
@@ -114,7 +115,7 @@ def test_a_space_without_the_ticket_tool(world: World, client: AssemblaClient) -
         s.id for s in world.spaces_of() if world.state.require_space(s.id).ticket_tool is None
     )
     with pytest.raises(ToolNotFoundError):
-        list(client.iter_pages(f"spaces/{without}/tickets", {"report": 0}))
+        list(iter_pages(client, f"spaces/{without}/tickets", {"report": 0}))
 
 
 def test_a_missing_resource_is_not_found(client: AssemblaClient) -> None:
@@ -213,12 +214,12 @@ def test_legacy_time_logs_and_a_wrong_legacy_password(
         for tid, logs in world.state.time_logs.items()
         if logs and world.task(tid).user_id == caller
     )
-    logs = client.get_time_logs(task_id)
+    logs = get_time_logs(client, task_id)
     assert {int(log["id"]) for log in logs} == {log.id for log in world.state.time_logs[task_id]}
     assert all(log["task_id"] == str(task_id) for log in logs)
     wrong = key_credentials(sim).with_(password="not-the-password")
     with AssemblaClient(settings_for(sim), wrong) as other, pytest.raises(AuthError) as caught:
-        other.get_time_logs(task_id)
+        get_time_logs(other, task_id)
     assert "ASSEMBLA_USERNAME and ASSEMBLA_PASSWORD" in str(caught.value)
     assert_clean(str(caught.value), sim, "not-the-password")
 
@@ -227,7 +228,7 @@ def test_another_users_time_logs_are_not_found(world: World, client: AssemblaCli
     caller = world.primary_user.id
     task_id = next(tid for tid, task in world.state.tasks.items() if task.user_id != caller)
     with pytest.raises(NotFoundError):
-        client.get_time_logs(task_id)
+        get_time_logs(client, task_id)
 
 
 # -- faults -----------------------------------------------------------------------------------
@@ -249,7 +250,7 @@ def test_a_transient_fault_is_retried(
 ) -> None:
     sim.faults.enqueue(kind, count=2, path_prefix="/v1/spaces")
     sim.clear_log()
-    spaces = client.get_list("spaces")
+    spaces = get_list(client, "spaces")
     assert {s["id"] for s in spaces} == {s.id for s in world.spaces_of()}
     assert len(records(sim, "/v1/spaces", count=3)) == 3
     stats = client.stats.snapshot()
@@ -284,7 +285,7 @@ def test_retries_exhausted_name_method_path_status_and_leak_nothing(sim: Simulat
     creds = key_credentials(sim)
     settings = settings_for(sim, max_attempts=3)
     with AssemblaClient(settings, creds) as client, pytest.raises(ApiError) as caught:
-        client.get_list("spaces/abc/tickets", {"report": 0})
+        get_list(client, "spaces/abc/tickets", {"report": 0})
     assert str(caught.value) == "GET /v1/spaces/abc/tickets failed after 3 attempts: HTTP 503"
     assert_clean(repr(caught.value.__context__) + str(caught.value), sim, *creds.secrets())
     assert len(settled_log(sim, 3)) == 3

@@ -1,13 +1,17 @@
-"""paging.iter_pages: every end signal, the loop guards, resuming, no HTTP involved."""
+"""paging.walk: every end signal, the loop guards, resuming, no HTTP involved."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from assembla_mirror.api.paging import FetchPage, Page, PageBody, iter_pages
 from assembla_mirror.errors import ApiError
+from tests.api.reading import ListedPage as Page
+from tests.api.reading import walk_items as iter_pages
+
+FetchPage = Callable[[int, int], list[dict[str, Any]]]
 
 
 def paged(total: int, *, per_page_cap: int = 100) -> tuple[FetchPage, list[int]]:
@@ -71,7 +75,7 @@ def test_a_later_page_repeating_the_first_ends_the_walk() -> None:
     # e.g. an endpoint that serves its pages 1-3 and then falls back to page 1
     fetch, asked = paged(300)
 
-    def wrapping(page: int, per_page: int) -> list[dict[str, Any]] | PageBody:
+    def wrapping(page: int, per_page: int) -> list[dict[str, Any]]:
         return fetch(page if page <= 3 else 1, per_page)
 
     pages = list(iter_pages(wrapping))

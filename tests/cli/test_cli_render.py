@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from assembla_mirror.cli.progress import TerminalProgress, format_duration
+from assembla_mirror.cli.display import TerminalProgress, format_duration
 from assembla_mirror.cli.render import display_width, table
 
 

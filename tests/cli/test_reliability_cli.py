@@ -24,8 +24,7 @@ from click.testing import CliRunner, Result
 from assembla_mirror.api.answers import RawResponse
 from assembla_mirror.cli import cli
 from assembla_mirror.cli.api import echo_raw
-from assembla_mirror.cli.progress import PlainProgress, TerminalProgress
-from assembla_mirror.demo import run_demo
+from assembla_mirror.cli.display import PlainProgress, TerminalProgress
 from assembla_mirror.simulator import Scale, Simulator, World
 from assembla_mirror.sync.engine import TIME_LOGS_SKIPPED
 
@@ -33,11 +32,9 @@ ANSI_ESCAPE = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 @pytest.fixture(scope="module")
-def mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny demo account, synced."""
-    path = tmp_path_factory.mktemp("cli") / "demo.db"
-    run_demo(path, scale="tiny")
-    return path
+def mirror(synced_mirror: Path) -> Path:
+    """The session's shared synced mirror (read only)."""
+    return synced_mirror
 
 
 def invoke(*args: str) -> Result:

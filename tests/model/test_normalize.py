@@ -154,5 +154,5 @@ def test_custom_field_values_keyed_by_title() -> None:
 def test_event_key_is_independent_of_the_rendered_offset() -> None:
     event = dict(SAMPLES["activity_event"][0], date="2012-08-22T13:26:59+00:00")
     shifted = dict(event, date="2012-08-22T18:56:59+05:30")
-    assert n.event_row(event, 0)[-4] == n.event_row(shifted, 0)[-4]
-    assert n.event_row(event, 0)[-4] != n.event_row(event, 1)[-4]
+    assert n.event_row(n.EVENTS, event, 0)[-4] == n.event_row(n.EVENTS, shifted, 0)[-4]
+    assert n.event_row(n.EVENTS, event, 0)[-4] != n.event_row(n.EVENTS, event, 1)[-4]

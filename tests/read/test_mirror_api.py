@@ -13,17 +13,14 @@ import pytest
 from assembla_mirror import Mirror
 from assembla_mirror.errors import ConfigError
 from assembla_mirror.read.mirror import AmbiguousError
-from assembla_mirror.simulator import Scale, Simulator, World
-from tests.support import run_sync
+from assembla_mirror.simulator import Simulator
+from tests.read.use_mirror import SyncedAccount
 
 
 @pytest.fixture(scope="module")
-def account(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Simulator, Path]]:
-    world = World.generate(seed=5, scale=Scale.preset("small"))
-    path = tmp_path_factory.mktemp("api") / "assembla.db"
-    with Simulator(world) as sim:
-        assert run_sync(sim, path, with_comments=True).ok
-        yield sim, path
+def account(synced_account: SyncedAccount) -> tuple[Simulator, Path]:
+    """The session's shared synced mirror and the simulator (its world) it came from."""
+    return synced_account.simulator, synced_account.path
 
 
 @pytest.fixture

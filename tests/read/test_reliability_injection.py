@@ -16,8 +16,7 @@ from assembla_mirror import Mirror
 from assembla_mirror.cli import cli
 from assembla_mirror.errors import ConfigError
 from assembla_mirror.simulator import Simulator
-from tests.read.use_mirror import synced_mirror
-from tests.support import run_sync
+from tests.support import run_sync_in_process
 
 HOSTILE = [
     "x' OR '1'='1",
@@ -26,11 +25,6 @@ HOSTILE = [
     "') UNION SELECT raw_json FROM tickets --",
     "%' OR 1=1 OR '",
 ]
-
-
-@pytest.fixture(scope="module")
-def mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return synced_mirror(tmp_path_factory.mktemp("injection"))
 
 
 def fingerprint(db: Path) -> list[tuple[str, int]]:
@@ -92,10 +86,10 @@ def test_cli_entry_points(mirror: Path, hostile: str) -> None:
 
 
 @pytest.mark.parametrize("hostile", HOSTILE)
-def test_sync_space_selection(sim: Simulator, db: Path, hostile: str) -> None:
+def test_sync_space_selection(in_process_sim: Simulator, db: Path, hostile: str) -> None:
     with pytest.raises(ConfigError, match="no space matches"):
-        run_sync(sim, db, spaces=(hostile,))
-    assert run_sync(sim, db).ok  # and the mirror still works
+        run_sync_in_process(in_process_sim, db, spaces=(hostile,))
+    assert run_sync_in_process(in_process_sim, db).ok  # and the mirror still works
     assert fingerprint(db)
 
 

@@ -28,12 +28,7 @@ from assembla_mirror.read.datasette import QUERIES, missing_descriptions
 from assembla_mirror.read.datasette.descriptions import COLUMNS, VIEWS
 from assembla_mirror.read.datasette.metadata import TABLES, schema_columns
 from assembla_mirror.store.database import open_existing
-from tests.read.use_mirror import has_word_starting, rows, synced_mirror
-
-
-@pytest.fixture(scope="module")
-def mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return synced_mirror(tmp_path_factory.mktemp("datasette"))
+from tests.read.use_mirror import has_word_starting, rows
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from assembla_mirror.cli import cli
-from tests.read.use_mirror import rows, synced_mirror
+from tests.read.use_mirror import SyncedAccount, rows
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 SECTIONS = ("Reports", "Search", "Datasette", "pandas")
@@ -44,9 +44,11 @@ def commands() -> list[tuple[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def workdir(tmp_path_factory: pytest.TempPathFactory, synced_account: SyncedAccount) -> Path:
+    """A directory holding a copy of the shared mirror as ./assembla.db: the README's
+    commands run there, and some of them write files beside it."""
     directory = tmp_path_factory.mktemp("docs")
-    synced_mirror(directory)
+    synced_account.copy_to(directory, "assembla.db")
     return directory
 
 

@@ -15,16 +15,11 @@ from assembla_mirror import Mirror
 from assembla_mirror.errors import ConfigError, MirrorError
 from assembla_mirror.model.tables import Base
 from assembla_mirror.read import frames
-from tests.read.use_mirror import rows, synced_mirror
+from tests.read.use_mirror import rows
 
 UTC_NS = "datetime64[ns, UTC]"
 #: Every column of a frame gets one of these (never pandas' guess: object, int64, str).
 TYPED = {UTC_NS, "datetime64[ns]", "float64", "boolean", "Int64", "category", "string"}
-
-
-@pytest.fixture(scope="module")
-def mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return synced_mirror(tmp_path_factory.mktemp("frames"))
 
 
 def test_tickets_have_proper_dtypes(mirror: Path) -> None:

@@ -27,14 +27,9 @@ from assembla_mirror.read.reports import activity, hours, resolve_spaces, ticket
 from assembla_mirror.read.reports.activity import zone
 from assembla_mirror.read.reports.hours import HoursReport, week_start
 from assembla_mirror.store.database import open_existing
-from tests.read.use_mirror import rows, synced_mirror
+from tests.read.use_mirror import rows
 
 SVG = "{http://www.w3.org/2000/svg}"
-
-
-@pytest.fixture(scope="module")
-def mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return synced_mirror(tmp_path_factory.mktemp("reports"))
 
 
 @pytest.fixture

@@ -12,13 +12,8 @@ from click.testing import CliRunner
 from assembla_mirror.cli import cli
 from assembla_mirror.simulator import Simulator
 from assembla_mirror.store.search import fts_query, needs_substring_scan
-from tests.read.use_mirror import has_word_starting, rows, synced_mirror
-from tests.support import run_sync
-
-
-@pytest.fixture(scope="module")
-def mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return synced_mirror(tmp_path_factory.mktemp("search"))
+from tests.read.use_mirror import has_word_starting, rows
+from tests.support import run_sync_in_process
 
 
 def search(db: Path, *args: str) -> list[dict[str, object]]:
@@ -158,12 +153,13 @@ def test_space_filter_and_limit(mirror: Path) -> None:
     assert text.output.count("\n") == 2  # one hit: a title line and a snippet line
 
 
-def test_comments_are_searched_once_mirrored(sim: Simulator, db: Path) -> None:
+def test_comments_are_searched_once_mirrored(in_process_sim: Simulator, db: Path) -> None:
+    sim = in_process_sim
     ticket = sim.world.truth().tickets[5]
     sim.world.add_comment(ticket.space_id, ticket.number, "Zyxwvut réglé avec Ωmega 🚀")
-    run_sync(sim, db)
+    run_sync_in_process(sim, db)
     assert search(db, "zyxwvut") == []
-    run_sync(sim, db, with_comments=True)
+    run_sync_in_process(sim, db, with_comments=True)
     hits = search(db, "zyxwvut regle")
     assert [(hit["number"], hit["summary"]) for hit in hits] == [(ticket.number, ticket.summary)]
     assert "[Zyxwvut]" in str(hits[0]["snippet"])

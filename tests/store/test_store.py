@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import multiprocessing
-import os
-import signal
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +15,7 @@ from assembla_mirror.store import checkpoints as st
 from assembla_mirror.store import runs, search
 from assembla_mirror.store import writes as store
 from assembla_mirror.store.database import open_db
+from tests.support import run_lock_held_elsewhere
 
 SPACE = {"id": "s1", "name": "Space one", "wiki_name": "space-one"}
 BILLING = {"id": 1, "title": "Billing", "type": "Text"}
@@ -184,13 +181,13 @@ def test_state_round_trip_and_meta(engine: Engine) -> None:
         state = st.load_state(conn, "tickets", "s1")
         assert state.cursor is None
         assert not state.dirty
-        state.cursor, state.walk_page = "2024-01-01 00:00:00", 3
+        state.cursor, state.next_page = "2024-01-01 00:00:00", 3
         st.save_state(conn, state)
         st.mark_dirty(conn, "tickets", "s1")
         runs.set_meta(conn, "with_comments", "1")
     with engine.connect() as conn:
         loaded = st.load_state(conn, "tickets", "s1")
-        assert (loaded.cursor, loaded.walk_page, loaded.dirty) == ("2024-01-01 00:00:00", 3, True)
+        assert (loaded.cursor, loaded.next_page, loaded.dirty) == ("2024-01-01 00:00:00", 3, True)
         assert st.load_states(conn, "tickets")["s1"] == loaded
         assert runs.get_meta(conn, "with_comments") == "1"
         assert runs.get_meta(conn, "nothing") is None
@@ -206,28 +203,16 @@ def test_runs_left_running_are_marked_interrupted(engine: Engine) -> None:
     ]
 
 
-def _hold_lock(path: str, ready: Any) -> None:
-    with runs.SyncLock(path):
-        ready.set()
-        time.sleep(60)
-
-
 def test_lock_refuses_a_second_sync_and_is_released_when_the_holder_is_killed(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "m.db"
     open_db(path).dispose()
-    context = multiprocessing.get_context("spawn")
-    ready = context.Event()
-    holder = context.Process(target=_hold_lock, args=(str(path), ready))
-    holder.start()
-    try:
-        assert ready.wait(30)
-        with pytest.raises(LockedError, match="already running"), runs.SyncLock(path):
-            pass
-    finally:
-        assert holder.pid is not None
-        os.kill(holder.pid, signal.SIGKILL)
-        holder.join()
+    with (
+        run_lock_held_elsewhere(path),
+        pytest.raises(LockedError, match="already running"),
+        runs.SyncLock(path),
+    ):
+        pass
     with runs.SyncLock(path):  # the kernel released the dead holder's lock
         pass

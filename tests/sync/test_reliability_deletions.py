@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from assembla_mirror.simulator import Scale, Simulator, World
-from assembla_mirror.sync.tickets import deletion_allowance
+from assembla_mirror.sync.walks import deletion_allowance
 from tests.expected import expected_rows, mirrored_rows
 from tests.support import run_sync
 

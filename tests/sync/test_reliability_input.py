@@ -17,7 +17,8 @@ from assembla_mirror.errors import ResponseFormatError
 from assembla_mirror.simulator import Simulator
 from assembla_mirror.simulator.entities import MISSING
 from assembla_mirror.sync import SyncOptions, SyncReport, sync
-from tests.support import credentials_for, run_sync, settings_for
+from tests.support import credentials_for, in_process_settings
+from tests.support import run_sync_in_process as run_sync
 
 
 def row(db: Path, sql: str, *params: Any) -> tuple[Any, ...]:
@@ -25,6 +26,12 @@ def row(db: Path, sql: str, *params: Any) -> tuple[Any, ...]:
         result = conn.execute(sql, params).fetchone()
     assert result is not None
     return tuple(result)
+
+
+@pytest.fixture
+def sim(in_process_sim: Simulator) -> Simulator:
+    """The small account, answering in-process (these are about records, not the wire)."""
+    return in_process_sim
 
 
 @pytest.fixture
@@ -147,7 +154,12 @@ def test_a_body_that_is_not_json(sim: Simulator, synced: Path, kind: str) -> Non
     # a persistent one stops the run with one clear error; nothing mirrored is lost
     sim.faults.enqueue(kind, count=100, path_prefix="/v1/spaces")
     with pytest.raises(ResponseFormatError) as raised:
-        sync(SyncOptions(db_path=synced), settings_for(sim, max_attempts=3), credentials_for(sim))
+        sync(
+            SyncOptions(db_path=synced, decode_processes=0),
+            in_process_settings(max_attempts=3),
+            credentials_for(sim),
+            transport=sim.transport(),
+        )
     assert "GET /v1/spaces" in str(raised.value)
     assert row(synced, "SELECT count(*), sum(length(raw_json)) FROM tickets") == before
     with sqlite3.connect(synced) as conn:

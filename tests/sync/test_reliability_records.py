@@ -65,6 +65,12 @@ def later_changes_arrive(sim: Simulator, db: Path, tmp_path: Path) -> None:
 
 
 @pytest.fixture
+def small_world() -> World:
+    """A three-space account, small enough for many syncs (``sim`` serves it on loopback)."""
+    return World.generate(seed=11, scale=Scale.parse("tiny,spaces=3"))
+
+
+@pytest.fixture
 def synced(sim: Simulator, db: Path) -> Path:
     assert run_sync(sim, db).ok
     return db

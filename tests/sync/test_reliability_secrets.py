@@ -15,7 +15,7 @@ from assembla_mirror.api.auth import exchange_pin
 from assembla_mirror.api.credentials import Credentials
 from assembla_mirror.api.settings import ClientSettings
 from assembla_mirror.cli import cli
-from assembla_mirror.cli.progress import TerminalProgress
+from assembla_mirror.cli.display import TerminalProgress
 from assembla_mirror.errors import ConfigError, MirrorError
 from assembla_mirror.simulator import Simulator
 from assembla_mirror.sync import SyncOptions, sync

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from assembla_mirror.simulator import Simulator
+from assembla_mirror.simulator import Scale, Simulator, World
 from tests.expected import (
     COLUMNS,
     expected_custom_values,
@@ -21,11 +23,34 @@ from tests.expected import (
 from tests.support import run_sync
 
 
-@pytest.fixture
-def synced(sim: Simulator, db: Path) -> Path:
-    report = run_sync(sim, db)
-    assert report.ok
+@pytest.fixture(scope="module")
+def served() -> Iterator[Simulator]:
+    """The small account, served over loopback for the whole module (read-only)."""
+    with Simulator(World.generate(seed=11, scale=Scale.preset("small"))) as simulator:
+        yield simulator
+
+
+@pytest.fixture(scope="module")
+def first_sync(served: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One first sync of it, which the module's read-only tests share."""
+    db = tmp_path_factory.mktemp("first") / "mirror.db"
+    assert run_sync(served, db).ok
     return db
+
+
+@pytest.fixture
+def synced(first_sync: Path, tmp_path: Path) -> Path:
+    """A copy of the first sync's mirror (a test may sync it again)."""
+    copy = tmp_path / "mirror.db"
+    with closing(sqlite3.connect(first_sync)) as source, closing(sqlite3.connect(copy)) as target:
+        source.backup(target)  # WAL included
+    return copy
+
+
+@pytest.fixture
+def sim(served: Simulator) -> Simulator:
+    """The module's simulator (its account is never changed here)."""
+    return served
 
 
 @pytest.mark.parametrize("table", sorted(set(COLUMNS) - {"ticket_comments"}))

@@ -2,7 +2,9 @@
 
 Each scenario changes the simulator's account through its mutation API and
 asserts both on the request log (what was fetched) and on the database (what
-is stored), finishing with equality against a fresh full sync.
+is stored), finishing with equality against a fresh full sync. These are about
+what a sync asks and stores, not about the wire: the simulator answers
+in-process (the same request handling, no socket).
 """
 
 from __future__ import annotations
@@ -16,11 +18,17 @@ import pytest
 
 from assembla_mirror.simulator import Simulator
 from tests.expected import assert_same_mirror, expected_rows, mirrored_rows
-from tests.support import run_sync
+from tests.support import run_sync_in_process as run_sync
 
 
 def endpoints(sim: Simulator) -> Counter[str]:
     return sim.request_counts()
+
+
+@pytest.fixture
+def sim(in_process_sim: Simulator) -> Simulator:
+    """The small account, answering in-process."""
+    return in_process_sim
 
 
 def fresh_copy(sim: Simulator, tmp_path: Path) -> Path:
@@ -320,13 +328,15 @@ def test_updates_landing_during_a_sync(sim: Simulator, db: Path, tmp_path: Path)
                 changed.append(numbers[-1])
 
     from assembla_mirror.sync import SyncOptions, sync
-    from tests.support import credentials_for, settings_for
+    from tests.support import credentials_for, in_process_settings
 
     sync(
-        SyncOptions(db_path=db),
-        settings_for(sim),
+        SyncOptions(db_path=db, decode_processes=0),
+        in_process_settings(),
         credentials_for(sim),
         progress=ChangeDuringWalk(),
+        transport=sim.transport(),
+        legacy_transport=sim.transport(),
     )
     assert changed
     assert run_sync(sim, db).ok

@@ -6,8 +6,9 @@ metadata under ``databases.<name>``). Datasette 1.0 moves table settings and
 canned queries into a separate ``datasette.yaml``; :func:`build_metadata` keeps
 them in one place so that move would be a split of this dict, not a rewrite.
 
-Column lists come from the database itself (``PRAGMA table_info``), so the
-metadata describes exactly the file it is written for.
+Column lists come from the database itself
+(:func:`assembla_mirror.store.schema.schema_columns`), so the metadata describes
+exactly the file it is written for.
 """
 
 from __future__ import annotations
@@ -20,6 +21,18 @@ from sqlalchemy import Connection
 
 from assembla_mirror.read.datasette.descriptions import column_description, table_description
 from assembla_mirror.read.datasette.queries import QUERIES
+from assembla_mirror.store.runs import get_meta
+from assembla_mirror.store.schema import schema_columns
+
+__all__ = [
+    "TABLES",
+    "build_metadata",
+    "database_name",
+    "default_metadata_path",
+    "missing_descriptions",
+    "schema_columns",
+    "write_metadata",
+]
 
 _TICKET_SEARCH = {"fts_table": "tickets_fts", "fts_pk": "id"}
 
@@ -91,22 +104,6 @@ DESCRIPTION = (
 )
 
 
-def schema_columns(conn: Connection) -> dict[str, list[str]]:
-    """Columns of every table and view a person would look at (not FTS internals)."""
-    objects = conn.exec_driver_sql(
-        "SELECT name, type, sql FROM sqlite_master WHERE type IN ('table', 'view') "
-        "AND name NOT LIKE 'sqlite_%' ORDER BY name"
-    ).all()
-    fts = [name for name, _type, sql in objects if "VIRTUAL TABLE" in (sql or "").upper()]
-    columns: dict[str, list[str]] = {}
-    for name, _type, _sql in objects:
-        if any(name == f or name.startswith(f + "_") for f in fts):
-            continue
-        info = conn.exec_driver_sql(f'PRAGMA table_info("{name}")').all()
-        columns[name] = [row[1] for row in info]
-    return columns
-
-
 def missing_descriptions(conn: Connection) -> list[str]:
     """``table.column`` for every column nobody described (should be empty)."""
     schema = schema_columns(conn)
@@ -116,11 +113,6 @@ def missing_descriptions(conn: Connection) -> list[str]:
         for column in columns
         if column_description(table, column) is None
     ]
-
-
-def _account(conn: Connection) -> str | None:
-    row = conn.exec_driver_sql("SELECT value FROM mirror_meta WHERE key = 'caller_login'").first()
-    return row[0] if row else None
 
 
 def build_metadata(conn: Connection, database: str) -> dict[str, Any]:
@@ -134,7 +126,7 @@ def build_metadata(conn: Connection, database: str) -> dict[str, Any]:
         entry["columns"] = {column: column_description(table, column) or "" for column in columns}
         entry.update(TABLES.get(table, {}))
         tables[table] = entry
-    account = _account(conn)
+    account = get_meta(conn, "caller_login")
     return {
         "title": f"Assembla mirror of {account}" if account else "Assembla mirror",
         "description": DESCRIPTION,

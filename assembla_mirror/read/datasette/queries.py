@@ -10,12 +10,20 @@ every missing parameter set to ''. Conventions shared by all of them:
 * ``:space``: a space's name, wiki_name or id (any case for names);
 * ``:days``: a number of days.
 
-"Today" is SQLite's ``date('now')``, a UTC day.
+"Today" is SQLite's ``date('now')``, a UTC day. Where a query restates what a
+report view or a report also says (the week a task falls in, a milestone's
+label, the open-ticket count ...), it uses the store's one definition of it
+(:mod:`assembla_mirror.store.expressions`), in SQLite, the only database
+Datasette serves.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from assembla_mirror.store.expressions import for_datasette, hours_per_space
+
+X = for_datasette()
 
 SPACE = (
     "(:space = '' OR s.id = :space OR lower(s.wiki_name) = lower(:space)"
@@ -25,18 +33,12 @@ TASK_DATES = (
     "(:from = '' OR t.begin_at >= :from) AND (:to = '' OR t.begin_at < date(:to, '+1 day'))"
 )
 
-HOURS_BY_SPACE = f"""
-SELECT s.name AS space, ROUND(COALESCE(SUM(t.hours), 0), 2) AS hours, COUNT(t.id) AS entries
-FROM spaces AS s
-LEFT JOIN tasks AS t ON t.space_id = s.id AND {TASK_DATES}
-WHERE {SPACE}
-GROUP BY s.id
-ORDER BY hours DESC, space"""
+HOURS_BY_SPACE = hours_per_space(X, tasks=TASK_DATES, spaces=SPACE)
 
 HOURS_BY_USER_WEEK = f"""
-SELECT date(t.begin_at, '-6 days', 'weekday 1') AS week_start,
-       COALESCE(u.name, u.login, t.user_id) AS person,
-       ROUND(SUM(t.hours), 2) AS hours, COUNT(*) AS entries
+SELECT {X.week_start} AS week_start,
+       {X.person} AS person,
+       {X.hours} AS hours, COUNT(*) AS entries
 FROM tasks AS t
 JOIN spaces AS s ON s.id = t.space_id
 LEFT JOIN users AS u ON u.id = t.user_id
@@ -47,10 +49,9 @@ ORDER BY week_start, person"""
 HOURS_BY_MILESTONE = f"""
 SELECT s.name AS space,
        CASE WHEN t.ticket_id IS NULL THEN '(no ticket)'
-            WHEN k.milestone_id IS NULL THEN '(no milestone)'
-            ELSE COALESCE(m.title, '(milestone not in mirror)') END AS milestone,
+            ELSE {X.ticket_milestone} END AS milestone,
        m.due_date, m.is_completed,
-       ROUND(SUM(t.hours), 2) AS hours, COUNT(DISTINCT t.ticket_id) AS tickets,
+       {X.hours} AS hours, COUNT(DISTINCT t.ticket_id) AS tickets,
        COUNT(*) AS entries
 FROM tasks AS t
 JOIN spaces AS s ON s.id = t.space_id
@@ -84,7 +85,7 @@ chosen AS (
          COALESCE(m.start_date,
                   (SELECT date(MIN(k.created_on)) FROM tickets AS k WHERE k.milestone_id = m.id))
            AS first_day,
-         COALESCE(m.completed_date, date('now')) AS last_day
+         COALESCE(m.completed_date, {X.today}) AS last_day
   FROM milestones AS m JOIN spaces AS s ON s.id = m.space_id
   WHERE {SPACE} AND (
     (:milestone = '' AND m.id = (
@@ -166,7 +167,7 @@ SELECT COALESCE(u.name, k.assigned_to_name, k.assigned_to_id, '(unassigned)') AS
        COUNT(*) AS open_tickets,
        SUM(k.priority <= 2) AS high_priority,
        ROUND(SUM(COALESCE(k.total_estimate, 0)), 2) AS estimate,
-       (SELECT ROUND(COALESCE(SUM(t.hours), 0), 2) FROM tasks AS t, cutoff
+       (SELECT {X.hours_or_zero} FROM tasks AS t, cutoff
         WHERE t.user_id = k.assigned_to_id AND t.begin_at >= cutoff.at) AS recent_hours
 FROM tickets AS k
 JOIN spaces AS s ON s.id = k.space_id
@@ -177,12 +178,12 @@ ORDER BY open_tickets DESC"""
 
 OVERDUE_MILESTONES = f"""
 SELECT s.name AS space, m.title AS milestone, m.due_date,
-       CAST(julianday(date('now')) - julianday(m.due_date) AS INTEGER) AS days_late,
-       COALESCE(SUM(k.state = 1), 0) AS open_tickets, COUNT(k.id) AS tickets
+       CAST(julianday({X.today}) - julianday(m.due_date) AS INTEGER) AS days_late,
+       {X.open_tickets} AS open_tickets, COUNT(k.id) AS tickets
 FROM milestones AS m
 JOIN spaces AS s ON s.id = m.space_id
 LEFT JOIN tickets AS k ON k.milestone_id = m.id
-WHERE NOT COALESCE(m.is_completed, 0) AND m.due_date < date('now') AND {SPACE}
+WHERE {X.overdue} AND {SPACE}
 GROUP BY m.id
 ORDER BY days_late DESC"""
 
@@ -195,8 +196,8 @@ SELECT s.name AS space, time(e.date) AS time_utc, e.author_name AS author, e.ope
        e.url
 FROM events AS e
 LEFT JOIN spaces AS s ON s.id = e.space_id
-WHERE e.date >= COALESCE(NULLIF(:day, ''), date('now'))
-  AND e.date < date(COALESCE(NULLIF(:day, ''), date('now')), '+1 day')
+WHERE e.date >= COALESCE(NULLIF(:day, ''), {X.today})
+  AND e.date < date(COALESCE(NULLIF(:day, ''), {X.today}), '+1 day')
   AND {SPACE}
 ORDER BY space, e.date"""
 

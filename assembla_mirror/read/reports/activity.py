@@ -19,8 +19,9 @@ from dateutil import tz as dateutil_tz
 from sqlalchemy import Connection
 
 from assembla_mirror.errors import ConfigError
-from assembla_mirror.model.columns import UTC_FORMAT, format_utc
-from assembla_mirror.read.reports.common import Report, in_list, resolve_spaces
+from assembla_mirror.model.columns import UTC_FORMAT
+from assembla_mirror.read.reports.common import Report, resolve_spaces
+from assembla_mirror.store.reports import event_rows
 
 ACTIVITY_COLUMNS = (
     "space",
@@ -98,20 +99,7 @@ def activity(
     """
     start, end = day_range(day, tz)
     space_ids = resolve_spaces(conn, spaces)
-    space_sql, params = in_list("e.space_id", space_ids, "space")
-    params.update({"low": format_utc(start), "high": format_utc(end)})
-    rows = conn.exec_driver_sql(
-        f"""
-        SELECT COALESCE(s.name, e.space_name, e.space_id) AS space, e.date,
-               COALESCE(u.name, e.author_name, u.login, e.author_id) AS author,
-               e.operation, e.object, e.title, e.whatchanged, e.comment_or_description, e.url
-        FROM events AS e
-        LEFT JOIN spaces AS s ON s.id = e.space_id
-        LEFT JOIN users AS u ON u.id = e.author_id
-        WHERE e.date >= :low AND e.date < :high AND {space_sql}
-        ORDER BY space, e.date, e.id""",
-        params,
-    ).all()
+    rows = event_rows(conn, start=start, end=end, space_ids=space_ids)
     out = []
     for space, stamp, author, operation, obj, title, whatchanged, text, url in rows:
         moment = datetime.strptime(stamp, UTC_FORMAT).replace(tzinfo=UTC).astimezone(tz)

@@ -1,10 +1,9 @@
-"""What every report shares: the :class:`Report` shape, space selection, date bounds.
+"""What every report shares: the :class:`Report` shape, space selection, day ranges.
 
 Reports read the mirror through a SQLAlchemy ``Connection`` (as
 :func:`assembla_mirror.store.search.search_tickets` does), so a caller can run several
-in one transaction. Values that come from the user (space names, dates, days)
-are always bound parameters; only fixed SQL fragments chosen from our own tables
-are ever put into the SQL text.
+in one transaction. The questions themselves are the store's
+(:mod:`assembla_mirror.store.reports`); a report adds its title and shape.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from sqlalchemy import Connection
 
 from assembla_mirror.errors import ConfigError
 from assembla_mirror.store.database import open_existing
+from assembla_mirror.store.reports import space_references
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def resolve_spaces(conn: Connection, refs: Sequence[str]) -> list[str]:
     """
     if not refs:
         return []
-    spaces = conn.exec_driver_sql("SELECT id, wiki_name, name FROM spaces").all()
+    spaces = space_references(conn)
     ids: list[str] = []
     for ref in refs:
         folded = ref.strip().casefold()
@@ -80,27 +80,10 @@ def resolve_spaces(conn: Connection, refs: Sequence[str]) -> list[str]:
     return ids
 
 
-def in_list(column: str, values: Sequence[str], prefix: str) -> tuple[str, dict[str, Any]]:
-    """``column IN (:prefix_0, ...)`` with its bound parameters (``1 = 1`` when empty)."""
-    if not values:
-        return "1 = 1", {}
-    names = [f"{prefix}_{i}" for i in range(len(values))]
-    sql = f"{column} IN ({', '.join(':' + name for name in names)})"
-    return sql, dict(zip(names, values, strict=True))
-
-
-def day_bounds(since: date | None, until: date | None) -> tuple[str | None, str | None]:
-    """Text bounds for a stored UTC datetime column: ``since`` inclusive, ``until`` inclusive.
-
-    Stored datetimes read ``YYYY-MM-DD HH:MM:SS``, so ``>= 'YYYY-MM-DD'`` starts at
-    that midnight and ``< 'the day after until'`` ends after the last second of
-    ``until``: plain text comparison, which the indexes on the columns serve.
-    """
+def check_days(since: date | None, until: date | None) -> None:
+    """Refuse a range of days that ends before it starts (:class:`ConfigError`)."""
     if since is not None and until is not None and since > until:
         raise ConfigError(f"--from {since} is after --to {until}")
-    low = since.isoformat() if since is not None else None
-    high = (until + timedelta(days=1)).isoformat() if until is not None else None
-    return low, high
 
 
 def range_title(since: date | None, until: date | None) -> str:

@@ -21,55 +21,15 @@ from sqlalchemy import Connection
 from assembla_mirror.errors import ConfigError
 from assembla_mirror.read.reports.common import (
     Report,
-    day_bounds,
-    in_list,
+    check_days,
     range_title,
     resolve_spaces,
 )
+from assembla_mirror.store.reports import HOURS_BY, hours_rows
 
-#: The groupings ``hours()`` understands.
-HOURS_BY = ("space", "user", "week", "milestone", "ticket")
+__all__ = ["HOURS_BY", "NO_DATE", "HoursReport", "hours", "week_start"]
 
 NO_DATE = "(no date)"
-
-_MILESTONE_LABEL = """
-    CASE WHEN t.ticket_id IS NULL THEN '(no ticket)'
-         WHEN k.id IS NULL THEN '(ticket not in mirror)'
-         WHEN k.milestone_id IS NULL THEN '(no milestone)'
-         WHEN m.id IS NULL THEN '(milestone not in mirror)'
-         ELSE m.title END"""
-
-# by -> (label columns of the SELECT, GROUP BY, ORDER BY, column names before hours)
-_GROUPINGS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
-    "user": (
-        "COALESCE(u.name, u.login, t.user_id) AS user, u.login AS login",
-        "t.user_id",
-        "hours DESC, user",
-        ("user", "login"),
-    ),
-    "week": (
-        "date(t.begin_at, '-6 days', 'weekday 1') AS week",
-        "week",
-        "week IS NULL, week",
-        ("week",),
-    ),
-    "milestone": (
-        f"s.name AS space, {_MILESTONE_LABEL} AS milestone, m.due_date AS due_date, "
-        "COUNT(DISTINCT t.ticket_id) AS tickets",
-        "s.id, m.id, milestone",
-        "hours DESC, space, milestone",
-        ("space", "milestone", "due_date", "tickets"),
-    ),
-    "ticket": (
-        "s.name AS space, COALESCE(k.number, t.ticket_number) AS ticket, "
-        "CASE WHEN t.ticket_id IS NULL THEN '(no ticket)' "
-        "     ELSE COALESCE(k.summary, '(ticket not in mirror)') END AS summary, "
-        "k.status AS status",
-        "s.id, t.ticket_id",
-        "hours DESC, space, ticket",
-        ("space", "ticket", "summary", "status"),
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -112,41 +72,10 @@ def hours(
     """
     if by not in HOURS_BY:
         raise ConfigError(f"cannot group hours by {by!r}; choose one of {', '.join(HOURS_BY)}")
-    low, high = day_bounds(since, until)
+    check_days(since, until)
     space_ids = resolve_spaces(conn, spaces)
-    space_sql, params = in_list("s.id", space_ids, "space")
-    params.update({"low": low, "high": high})
-    dates = " AND ".join(
-        ["1 = 1"]
-        + (["t.begin_at >= :low"] if low else [])
-        + (["t.begin_at < :high"] if high else [])
-    )
-    if by == "space":
-        # From spaces outward, so that a space nobody logged time in shows 0.
-        sql = f"""
-            SELECT s.name AS space, ROUND(COALESCE(SUM(t.hours), 0), 2) AS hours,
-                   COUNT(t.id) AS entries
-            FROM spaces AS s
-            LEFT JOIN tasks AS t ON t.space_id = s.id AND {dates}
-            WHERE {space_sql}
-            GROUP BY s.id
-            ORDER BY hours DESC, space"""
-        columns: tuple[str, ...] = ("space", "hours", "entries")
-    else:
-        select, group, order, labels = _GROUPINGS[by]
-        sql = f"""
-            SELECT {select}, ROUND(SUM(COALESCE(t.hours, 0)), 2) AS hours,
-                   COUNT(t.id) AS entries
-            FROM tasks AS t
-            JOIN spaces AS s ON s.id = t.space_id
-            LEFT JOIN users AS u ON u.id = t.user_id
-            LEFT JOIN tickets AS k ON k.id = t.ticket_id
-            LEFT JOIN milestones AS m ON m.id = k.milestone_id
-            WHERE {dates} AND {space_sql}
-            GROUP BY {group}
-            ORDER BY {order}"""
-        columns = (*labels, "hours", "entries")
-    rows = [tuple(row) for row in conn.exec_driver_sql(sql, params).all()]
+    found = hours_rows(conn, by, since=since, until=until, space_ids=space_ids)
+    rows, columns = found.rows, found.columns
     if by == "week":
         rows = _fill_weeks(rows, since, until)
     where = f" in {len(space_ids)} space(s)" if space_ids else ""

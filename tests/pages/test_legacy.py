@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assembla_mirror.api.legacy import parse_time_logs
 from assembla_mirror.errors import ResponseFormatError
+from assembla_mirror.pages.legacy import parse_time_logs
 
 SAMPLE = b"""<?xml version="1.0" encoding="UTF-8"?>
 <time-logs type="array">

@@ -1,0 +1,154 @@
+"""The report views: each defined once, here, and created from that definition on open.
+
+The views are a public interface (the README documents them; Datasette, pandas
+and ``sqlite3`` users query them). Each is defined below from the shared
+:mod:`~assembla_mirror.store.expressions`, in the dialect of the database, and
+:func:`refresh_views` (re)creates them whenever a database is opened for
+writing and does not hold these very definitions. Migration 0001 created the
+same views from a frozen copy of their text, which stays there as history.
+
+Why recreating them on open is safe:
+
+* a view holds no data: dropping and creating it loses nothing, and both
+  happen in one transaction (DDL is transactional here), so a reader sees the
+  old definitions or the new ones, never a mirror without views;
+* it runs after the schema is brought to head, so a definition always meets
+  the tables it was written for (a migration calling today's definitions would
+  meet older tables when it runs on an old mirror);
+* which definitions a database holds is recorded in ``mirror_meta`` (a digest
+  and the views' names): an open that finds them current only reads that row,
+  and a database that cannot be written keeps its views until a writer opens it;
+* only views named here, or named by the recorded definitions, are dropped: a
+  view someone added to the mirror is left alone.
+
+Migration 0005 set the views aside around its table rebuilds and restored them
+as they were; a later migration that rebuilds a table a view reads may simply
+drop the view: the next open creates it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from sqlalchemy import Connection, Engine, inspect
+
+from assembla_mirror.store.dialect import Dialect, dialect_of, quote
+from assembla_mirror.store.expressions import expressions
+from assembla_mirror.store.runs import get_meta, set_meta
+
+#: The ``mirror_meta`` key recording which definitions the database holds.
+META_KEY = "views"
+
+#: A first query to try on a mirror (the demo suggests it).
+SAMPLE_QUERY = "SELECT * FROM hours_by_space"
+
+
+def view_definitions(dialect: Dialect) -> dict[str, str]:
+    """Every report view's ``SELECT``, by view name, in ``dialect``."""
+    x = expressions(dialect)
+    return {
+        "hours_by_space": f"""
+            SELECT s.id AS space_id, s.name AS space_name,
+                   {x.hours_or_zero} AS hours, COUNT(t.id) AS entries
+            FROM spaces AS s LEFT JOIN tasks AS t ON t.space_id = s.id
+            GROUP BY s.id, s.name""",
+        "hours_by_user_week": f"""
+            SELECT t.space_id, s.name AS space_name, t.user_id, u.login AS user_login,
+                   u.name AS user_name, {x.week_start} AS week_start,
+                   {x.hours} AS hours, COUNT(*) AS entries
+            FROM tasks AS t
+            JOIN spaces AS s ON s.id = t.space_id
+            LEFT JOIN users AS u ON u.id = t.user_id
+            WHERE t.begin_at IS NOT NULL
+            GROUP BY t.space_id, t.user_id, week_start""",
+        "hours_by_ticket": f"""
+            SELECT k.id AS ticket_id, k.space_id, k.number, k.summary, k.status, k.state,
+                   k.milestone_id, m.title AS milestone_title,
+                   {x.hours} AS hours, COUNT(t.id) AS entries
+            FROM tasks AS t
+            JOIN tickets AS k ON k.id = t.ticket_id
+            LEFT JOIN milestones AS m ON m.id = k.milestone_id
+            GROUP BY k.id""",
+        "hours_by_milestone": f"""
+            SELECT k.space_id, s.name AS space_name, k.milestone_id, m.title AS milestone_title,
+                   {x.hours} AS hours, COUNT(DISTINCT k.id) AS tickets,
+                   COUNT(t.id) AS entries
+            FROM tasks AS t
+            JOIN tickets AS k ON k.id = t.ticket_id
+            JOIN spaces AS s ON s.id = k.space_id
+            LEFT JOIN milestones AS m ON m.id = k.milestone_id
+            GROUP BY k.space_id, k.milestone_id""",
+        "open_tickets_by_status": """
+            SELECT k.space_id, s.name AS space_name, k.status, COUNT(*) AS tickets
+            FROM tickets AS k JOIN spaces AS s ON s.id = k.space_id
+            WHERE k.state = 1
+            GROUP BY k.space_id, k.status""",
+        "open_tickets_by_assignee": """
+            SELECT k.space_id, s.name AS space_name, k.assigned_to_id,
+                   u.login AS assignee_login, u.name AS assignee_name, COUNT(*) AS tickets
+            FROM tickets AS k
+            JOIN spaces AS s ON s.id = k.space_id
+            LEFT JOIN users AS u ON u.id = k.assigned_to_id
+            WHERE k.state = 1
+            GROUP BY k.space_id, k.assigned_to_id""",
+        "milestone_progress": f"""
+            SELECT m.id AS milestone_id, m.space_id, s.name AS space_name, m.title,
+                   m.start_date, m.due_date, m.is_completed, m.completed_date,
+                   COUNT(k.id) AS tickets_total,
+                   {x.open_tickets} AS tickets_open,
+                   {x.closed_tickets} AS tickets_closed,
+                   {x.percent_closed} AS percent_closed,
+                   ROUND(COALESCE(SUM(k.total_estimate), 0), 2) AS estimate,
+                   ROUND(COALESCE(SUM(k.total_invested_hours), 0), 2) AS invested_hours,
+                   ({x.overdue}) AS overdue
+            FROM milestones AS m
+            JOIN spaces AS s ON s.id = m.space_id
+            LEFT JOIN tickets AS k ON k.milestone_id = m.id
+            GROUP BY m.id""",
+    }
+
+
+def definitions_record(definitions: dict[str, str]) -> str:
+    """What ``mirror_meta`` keeps of ``definitions``: their digest and the views' names."""
+    canonical = json.dumps(definitions, sort_keys=True, ensure_ascii=False)
+    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return json.dumps({"digest": digest, "views": sorted(definitions)})
+
+
+def refresh_views(engine: Engine) -> bool:
+    """Create the report views from their definitions unless the database holds them.
+
+    Returns whether it (re)created them. Needs write access to the database.
+    """
+    definitions = view_definitions(dialect_of(engine))
+    record = definitions_record(definitions)
+    with engine.connect() as conn:
+        held = get_meta(conn, META_KEY)
+        present = set(inspect(conn).get_view_names())
+    if held == record and set(definitions) <= present:
+        return False
+    with engine.begin() as conn:
+        create_views(conn, definitions, also_drop=_recorded_names(held))
+    return True
+
+
+def create_views(
+    conn: Connection, definitions: dict[str, str], also_drop: list[str] | None = None
+) -> None:
+    """Replace the views named in ``definitions`` (and drop ``also_drop``), in the caller's
+    transaction, and record the definitions in ``mirror_meta``."""
+    for name in dict.fromkeys([*(also_drop or []), *definitions]):
+        conn.exec_driver_sql(f"DROP VIEW IF EXISTS {quote(name)}")
+    for name, select in definitions.items():
+        conn.exec_driver_sql(f"CREATE VIEW {quote(name)} AS {select}")
+    set_meta(conn, META_KEY, definitions_record(definitions))
+
+
+def _recorded_names(record: str | None) -> list[str]:
+    """The view names a ``mirror_meta`` record lists (none for a missing or odd one)."""
+    try:
+        names = json.loads(record or "{}").get("views", [])
+    except (ValueError, AttributeError):
+        return []
+    return [name for name in names if isinstance(name, str)]
