@@ -1,9 +1,13 @@
-"""Alembic environment for the mirror's SQLite schema.
+"""Alembic environment for the mirror's schema.
 
 The application passes its open connection in ``config.attributes["connection"]``
 (see :func:`assembla_mirror.store.database.migrate`). From the command line the database is
-``-x db=PATH``, else ``$ASSEMBLA_MIRROR_DB``, else ``assembla.db``; never a URL
+``-x db=PATH-OR-URL``, else ``$ASSEMBLA_MIRROR_DB``, else ``assembla.db``; never a URL
 in ``alembic.ini``.
+
+Revisions 0001-0007 build a SQLite mirror; a new PostgreSQL mirror starts at
+0007, created from the models (see ``PostgresDialect.create_at_head``), so
+revisions after 0007 must run on both databases.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from alembic import context
 from sqlalchemy import Connection
 
 from assembla_mirror.model.tables import Base
-from assembla_mirror.store.database import create_sqlite_engine, set_foreign_keys
+from assembla_mirror.store.backends import dialect_of
+from assembla_mirror.store.database import create_engine_for
 
 config = context.config
 target_metadata = Base.metadata
@@ -56,10 +61,9 @@ if connection is not None:
 else:
     if config.config_file_name is not None:
         fileConfig(config.config_file_name, disable_existing_loggers=False)
-    engine = create_sqlite_engine(database_path())
-    with engine.connect() as conn:
-        # As in assembla_mirror.store.database.migrate: table rebuilds must not cascade.
-        set_foreign_keys(conn, enabled=False)
+    engine = create_engine_for(database_path())
+    # As in assembla_mirror.store.database.migrate (for SQLite: table rebuilds must not cascade).
+    with engine.connect() as conn, dialect_of(engine).migrating(conn):
         run_with(conn)
         conn.commit()
     engine.dispose()

@@ -58,8 +58,32 @@ def in_process_sim(small_world: World) -> Simulator:
 
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
-    """Where a test's mirror lives."""
+    """Where a test's mirror lives (a SQLite file)."""
     return tmp_path / "mirror.db"
+
+
+#: The databases a mirror can live in; a test using ``mirror_db`` runs once on each.
+BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Which database this run of the test uses (see ``mirror_db``)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def mirror_db(backend: str, tmp_path: Path) -> Iterator[str]:
+    """Where a test's mirror lives, on each backend: a SQLite file's path, then the URL of
+    a fresh PostgreSQL schema (dropped afterwards). The PostgreSQL run is skipped, with
+    its reason shown, unless ``MIRROR_TEST_POSTGRES_URL`` names a server."""
+    if backend == "sqlite":
+        yield str(tmp_path / "mirror.db")
+        return
+    from tests.support import fresh_postgres_mirror
+
+    with fresh_postgres_mirror() as url:
+        yield url
 
 
 # -- the shared synced mirror ----------------------------------------------------------------

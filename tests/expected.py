@@ -9,13 +9,37 @@ so a test comparing the mirror with these rows checks the whole chain
 from __future__ import annotations
 
 import json
-import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Connection
+
 from assembla_mirror.model.tables import TABLES
+from assembla_mirror.store.database import create_engine_for
+
+#: A mirror as tests name it: a SQLite file's path, or a database URL.
+Db = str | Path
+
+
+@contextmanager
+def reading(db: Db) -> Iterator[Connection]:
+    """A connection to the mirror ``db`` (either backend), for reading what it holds."""
+    engine = create_engine_for(db)
+    try:
+        with engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()
+
+
+def select_all(db: Db, sql: str) -> list[tuple[Any, ...]]:
+    """The rows of a query (plain SQL both backends read) on the mirror ``db``."""
+    with reading(db) as conn:
+        return [tuple(row) for row in conn.exec_driver_sql(sql)]
 
 
 def utc_text(value: datetime | None) -> str | None:
@@ -87,11 +111,13 @@ def expected_rows(truth: Any, table: str) -> set[tuple[Any, ...]]:
     }
 
 
-def mirrored_rows(path: Path, table: str) -> set[tuple[Any, ...]]:
-    """The rows ``table`` holds, restricted to :data:`COLUMNS`."""
+def mirrored_rows(db: Db, table: str) -> set[tuple[Any, ...]]:
+    """The rows ``table`` holds, restricted to :data:`COLUMNS` (booleans as 0/1)."""
     columns = ", ".join(f'"{column}"' for column in COLUMNS[table])
-    with sqlite3.connect(path) as conn:
-        return set(conn.execute(f"SELECT {columns} FROM {table}"))
+    return {
+        tuple(int(value) if isinstance(value, bool) else value for value in row)
+        for row in select_all(db, f"SELECT {columns} FROM {table}")
+    }
 
 
 def expected_custom_values(truth: Any) -> set[tuple[int, str, str]]:
@@ -103,24 +129,22 @@ def expected_custom_values(truth: Any) -> set[tuple[int, str, str]]:
     }
 
 
-def mirrored_custom_values(path: Path) -> set[tuple[int, str, str]]:
+def mirrored_custom_values(db: Db) -> set[tuple[Any, ...]]:
     """``(ticket_id, title, value)`` as mirrored."""
-    with sqlite3.connect(path) as conn:
-        return set(conn.execute("SELECT ticket_id, title, value FROM ticket_custom_fields"))
+    return set(select_all(db, "SELECT ticket_id, title, value FROM ticket_custom_fields"))
 
 
-def table_rows(path: Path, table: str) -> list[tuple[Any, ...]]:
+def table_rows(db: Db, table: str) -> list[tuple[Any, ...]]:
     """Every column of every row, in key order (for exact before/after comparisons)."""
-    with sqlite3.connect(path) as conn:
-        return conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
+    return select_all(db, f"SELECT * FROM {table} ORDER BY 1, 2")
 
 
-def comparable_rows(path: Path, table: str) -> list[tuple[Any, ...]]:
+def comparable_rows(db: Db, table: str) -> list[tuple[Any, ...]]:
     """All columns of all rows, ``raw_json`` parsed (key order and offsets aside)."""
-    with sqlite3.connect(path) as conn:
-        cursor = conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2")
-        names = [column[0] for column in cursor.description]
-        rows = cursor.fetchall()
+    with reading(db) as conn:
+        result = conn.exec_driver_sql(f"SELECT * FROM {table} ORDER BY 1, 2")
+        names = list(result.keys())
+        rows = [tuple(row) for row in result]
     raw_at = names.index("raw_json") if "raw_json" in names else None
     if raw_at is None:
         return rows
@@ -143,7 +167,7 @@ def _canonical(payload: Any) -> Any:
     return payload
 
 
-def assert_same_mirror(actual: Path, reference: Path) -> None:
+def assert_same_mirror(actual: Db, reference: Db) -> None:
     """Every mirrored table of ``actual``, ``events`` included, equals ``reference`` row for
     row, ``raw_json`` included (parsed: key order and offsets aside)."""
     assert TABLES[-1] == "events"

@@ -12,15 +12,21 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
 from assembla_mirror.api.credentials import Credentials
 from assembla_mirror.api.settings import ClientSettings
 from assembla_mirror.simulator import IN_PROCESS_URL, Simulator
-from assembla_mirror.store.dialect import SQLITE
+from assembla_mirror.store.sqlite import SQLITE
 from assembla_mirror.store.target import database_target
 from assembla_mirror.sync import SyncOptions, SyncReport, sync
 
@@ -59,7 +65,9 @@ def credentials_for(sim: Simulator, *, legacy: bool = True) -> Credentials:
     )
 
 
-def run_sync(sim: Simulator, db: Path, *, legacy: bool = True, **options: object) -> SyncReport:
+def run_sync(
+    sim: Simulator, db: str | Path, *, legacy: bool = True, **options: object
+) -> SyncReport:
     """One sync of the running ``sim`` into ``db`` over loopback HTTP, with the given
     :class:`SyncOptions` fields.
 
@@ -77,7 +85,7 @@ def run_sync(sim: Simulator, db: Path, *, legacy: bool = True, **options: object
 
 
 def run_sync_in_process(
-    sim: Simulator, db: Path, *, legacy: bool = True, **options: object
+    sim: Simulator, db: str | Path, *, legacy: bool = True, **options: object
 ) -> SyncReport:
     """Like :func:`run_sync`, through ``sim.transport()``: no socket, ``sim`` need not run.
 
@@ -115,3 +123,41 @@ def run_lock_held_elsewhere(path: Path) -> Iterator[None]:
         assert holder.pid is not None
         os.kill(holder.pid, signal.SIGKILL)
         holder.join()
+
+
+# --- PostgreSQL ------------------------------------------------------------------------
+
+#: The variable naming the PostgreSQL server the suite's PostgreSQL half runs against.
+POSTGRES_URL_VARIABLE = "MIRROR_TEST_POSTGRES_URL"
+POSTGRES_SKIP_REASON = (
+    f"PostgreSQL half skipped: set {POSTGRES_URL_VARIABLE} "
+    "(e.g. postgresql://root@127.0.0.1:5432/test) to run it"
+)
+
+
+def postgres_server_url() -> str | None:
+    """The URL of the test server's database (no schema), when the suite has one."""
+    return os.environ.get(POSTGRES_URL_VARIABLE) or None
+
+
+def _admin_engine(url: str) -> Engine:
+    server = make_url(url).set(drivername="postgresql+psycopg")
+    return create_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+
+
+@contextmanager
+def fresh_postgres_mirror() -> Iterator[str]:
+    """The URL of a new, empty schema of the test server (``?schema=t_...``), dropped with
+    everything in it when the block ends; skips the test when there is no server."""
+    url = postgres_server_url()
+    if url is None:
+        pytest.skip(POSTGRES_SKIP_REASON)
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = _admin_engine(url)
+    try:
+        separator = "&" if "?" in url else "?"
+        yield f"{url}{separator}schema={schema}"
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        admin.dispose()

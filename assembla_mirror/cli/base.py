@@ -101,15 +101,20 @@ def api_options(func: F) -> F:
 
 
 def db_option(func: F) -> F:
-    """Add --db PATH (env ASSEMBLA_MIRROR_DB, default assembla.db); the command receives ``db``."""
+    """Add --db PATH-OR-URL (env ASSEMBLA_MIRROR_DB, default assembla.db); the command
+    receives ``db``."""
     return click.option(
         "--db",
         "db",
         envvar="ASSEMBLA_MIRROR_DB",
         default=DEFAULT_DB_PATH,
         show_default=True,
-        type=click.Path(dir_okay=False),
-        help="SQLite file of the mirror [env ASSEMBLA_MIRROR_DB].",
+        metavar="PATH|URL",
+        help=(
+            "The mirror: a SQLite file, or postgresql://USER@HOST/DBNAME[?schema=NAME] "
+            "(keep a password out of the command line: PGPASSWORD, ~/.pgpass or the "
+            "variable) [env ASSEMBLA_MIRROR_DB]."
+        ),
     )(func)
 
 

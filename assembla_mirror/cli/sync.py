@@ -23,7 +23,13 @@ from assembla_mirror.cli.display import (
 from assembla_mirror.cli.render import table
 from assembla_mirror.demo import run_demo
 from assembla_mirror.read.status import mirror_status
-from assembla_mirror.store.database import current_revision, database_target, head_revision, open_db
+from assembla_mirror.store.database import (
+    current_revision,
+    database_target,
+    head_revision,
+    mirror_exists,
+    open_db,
+)
 from assembla_mirror.store.views import SAMPLE_QUERY
 from assembla_mirror.sync import RESOURCES, SyncOptions, SyncReport, parse_only, sync
 from assembla_mirror.sync.plan import SyncPlan, plan_sync
@@ -234,7 +240,7 @@ def status_command(db: str, runs: int) -> None:
     """Show the last runs, cursors, row counts and how stale the mirror is."""
     status = mirror_status(db, runs=runs)
     age = status.staleness_seconds
-    click.echo(f"Mirror {status.path} of account {status.account or '(not synced yet)'}")
+    click.echo(f"Mirror {status.database} of account {status.account or '(not synced yet)'}")
     click.echo(
         "Last successful sync: "
         + (
@@ -338,7 +344,7 @@ def db_group() -> None:
 def db_upgrade(db: str) -> None:
     """Upgrade the database to the newest schema (backing it up first)."""
     engine = open_db(db)
-    click.echo(f"{db} is at schema revision {current_revision(engine)} (head).")
+    click.echo(f"{database_target(db)} is at schema revision {current_revision(engine)} (head).")
     engine.dispose()
 
 
@@ -346,11 +352,11 @@ def db_upgrade(db: str) -> None:
 @db_option
 def db_current(db: str) -> None:
     """Show the database's schema revision without changing anything."""
-    if not database_target(db).file.is_file():
-        raise click.ClickException(f"no mirror at {db}")
+    if not mirror_exists(db):
+        raise click.ClickException(f"no mirror at {database_target(db)}")
     engine = open_db(db, upgrade=False)
     revision = current_revision(engine)
     engine.dispose()
     head = head_revision()
     state = "up to date" if revision == head else f"behind head {head}"
-    click.echo(f"{db}: schema revision {revision} ({state})")
+    click.echo(f"{database_target(db)}: schema revision {revision} ({state})")

@@ -20,7 +20,7 @@ from assembla_mirror.cli.base import cli, db_option
 from assembla_mirror.cli.render import table
 from assembla_mirror.read.charts import check_chart_path, write_chart
 from assembla_mirror.read.datasette import serve, write_metadata
-from assembla_mirror.read.datasette.serve import datasette_cli
+from assembla_mirror.read.datasette.serve import check_servable, datasette_cli
 from assembla_mirror.read.reports import HOURS_BY, TICKETS_BY, Report, connect, resolve_spaces
 from assembla_mirror.read.reports import activity as activity_report
 from assembla_mirror.read.reports import hours as hours_report
@@ -308,6 +308,7 @@ def datasette_command(
       mirror datasette --no-serve --metadata-out meta.json
       mirror datasette -- --setting sql_time_limit_ms 5000
     """
+    check_servable(db)
     if not no_serve:
         datasette_cli()  # a missing extra is reported before anything is written
     with connect(db) as conn:

@@ -33,7 +33,7 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Column, ForeignKey, Integer, MetaData, String, Table, Text
 from sqlalchemy.orm import DeclarativeBase, MappedColumn, mapped_column
 
 from assembla_mirror.model.columns import ISODate, UTCDateTime
@@ -50,6 +50,11 @@ NAMING_CONVENTION = {
 }
 
 
+#: An integer column: 64 bits in every database (SQLite's INTEGER always is; PostgreSQL's
+#: is 32, too few for the ids and counts a converter of .values lets through).
+INTEGER = Integer().with_variant(BigInteger(), "postgresql")
+
+
 class Base(DeclarativeBase):
     """Declarative base carrying the naming convention."""
 
@@ -58,6 +63,7 @@ class Base(DeclarativeBase):
         datetime: UTCDateTime(),
         date: ISODate(),
         str: String(),
+        int: INTEGER,
     }
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Index, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, MappedColumn
 
 # Re-exported: the bookkeeping tables belong to the same metadata, and callers
@@ -33,9 +33,8 @@ from assembla_mirror.model.bookkeeping import MirrorMeta as MirrorMeta
 from assembla_mirror.model.bookkeeping import SearchPending as SearchPending
 from assembla_mirror.model.bookkeeping import SyncRun as SyncRun
 from assembla_mirror.model.bookkeeping import SyncState as SyncState
-from assembla_mirror.model.declare import NAMING_CONVENTION as NAMING_CONVENTION
-from assembla_mirror.model.declare import Base as Base
 from assembla_mirror.model.declare import (
+    INTEGER,
     declared_models,
     mirror_column,
     nested_in,
@@ -43,6 +42,8 @@ from assembla_mirror.model.declare import (
     raw_json_column,
     supplied_column,
 )
+from assembla_mirror.model.declare import NAMING_CONVENTION as NAMING_CONVENTION
+from assembla_mirror.model.declare import Base as Base
 from assembla_mirror.model.values import (
     boolean,
     calendar_date,
@@ -324,7 +325,7 @@ class TicketCustomField(Base):
     # Every column is supplied: convert.ticket_custom_field_rows builds these
     # rows from a ticket's custom_fields object, in this order.
     ticket_id: Mapped[int] = supplied_column(
-        "The ticket (tickets.id).", Integer, nested_in("tickets.id"), primary_key=True
+        "The ticket (tickets.id).", INTEGER, nested_in("tickets.id"), primary_key=True
     )
     title: Mapped[str] = supplied_column(
         "The custom field's title, as the ticket keys it.", primary_key=True
@@ -347,7 +348,7 @@ class TicketComment(Base):
 
     id: Mapped[int] = arrival_ordered_id("Assembla's id of the comment.")
     ticket_id: Mapped[int] = payload_column(
-        integer, "The ticket (tickets.id).", Integer, nested_in("tickets.id"), index=True
+        integer, "The ticket (tickets.id).", INTEGER, nested_in("tickets.id"), index=True
     )
     # Supplied: the comment's payload does not name its space.
     space_id: Mapped[str | None] = supplied_column(SPACE_ID, index=True)
@@ -403,7 +404,7 @@ class TimeLog(Base):
 
     id: Mapped[int] = arrival_ordered_id("Id of the time log (legacy API).")
     task_id: Mapped[int] = payload_column(
-        integer, "The time entry (tasks.id).", Integer, nested_in("tasks.id"), index=True
+        integer, "The time entry (tasks.id).", INTEGER, nested_in("tasks.id"), index=True
     )
     space_id: Mapped[str | None] = payload_column(ident, SPACE_ID)
     user_id: Mapped[str | None] = payload_column(ident, "Who logged it (users.id).")

@@ -9,8 +9,9 @@ strict where it is not:
   ``YYYY-MM-DD HH:MM:SS``; a datetime without an offset is ambiguous and rejected;
 * ``hours: "1.25"`` becomes a float, ``hours: "abc"`` is rejected;
 * an integer where a string id belongs (``space_id: 123``) is kept as text ``"123"``;
-* text keeps unicode and NUL as given; a lone surrogate (which SQLite cannot
-  store as UTF-8) becomes U+FFFD in the column, while ``raw_json`` keeps it escaped.
+* text keeps unicode as given; NUL (which PostgreSQL text cannot hold) and a lone
+  surrogate (which no UTF-8 database can store) become U+FFFD in the column, while
+  ``raw_json`` keeps them escaped.
 
 A rejected value raises TypeError or ValueError; :func:`.convert.to_row` turns
 that into a :class:`~assembla_mirror.errors.DataError` naming the record and field.
@@ -31,18 +32,26 @@ LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def text(value: Any) -> str | None:
-    """Text as given; lone surrogates replaced; non-text scalars kept as their JSON text."""
+    """Text as given; lone surrogates and NUL characters replaced (by U+FFFD); non-text
+    scalars kept as their JSON text.
+
+    NUL: PostgreSQL's text cannot hold it, and a mirror must read the same on
+    every database (the record's ``raw_json`` keeps it, escaped).
+    """
     if value is None:
         return None
     if type(value) is str:
-        if value.isascii():
-            return value
+        string: str = value
+        if "\x00" in string:
+            string = string.replace("\x00", "\ufffd")
+        if string.isascii():
+            return string
         try:
-            value.encode("utf-8")
+            string.encode("utf-8")
         except UnicodeEncodeError:
             # JSON decoding joins valid pairs, so any surrogate left is a lone one.
-            return LONE_SURROGATE.sub("\ufffd", value)
-        return value
+            return LONE_SURROGATE.sub("\ufffd", string)
+        return string
     if isinstance(value, bool | int | float):
         return json.dumps(value)
     raise TypeError(f"expected text, got {type(value).__name__}")

@@ -8,8 +8,8 @@ and gets rows back (:mod:`assembla_mirror.pages.decode` holds both the work and 
 wire format).
 
 The workers only ever see response bodies: no credentials (their environment
-drops ``ASSEMBLA_*``), no database. The first starts with the decoder, others
-when pages wait for one; they ignore Ctrl-C (the sync handles it) and exit when
+drops ``ASSEMBLA_*`` and ``PGPASSWORD``), no database. The first starts with the
+decoder, others when pages wait for one; they ignore Ctrl-C (the sync handles it) and exit when
 their input closes, also when the sync dies.
 If a worker cannot start or fails, the page is decoded here instead and so is
 every later one: a failing worker can slow a sync, never break it.
@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 _LENGTH = struct.Struct(">I")
 #: The kinds of page worth a worker: lists of thousands of rows, a hundred a page.
 OFFLOADED = frozenset({"tickets", "tasks"})
+#: What a worker's environment never holds: Assembla's credentials and the mirror's
+#: database URL (ASSEMBLA_*), a PostgreSQL password.
+SECRET_VARIABLES = ("ASSEMBLA_", "PGPASSWORD")
 #: The package's parent directory, so a worker imports this very copy of it.
 _IMPORT_ROOT = str(Path(__file__).resolve().parents[2])
 
@@ -72,7 +75,7 @@ class _Worker:
     """One worker process; used by one thread at a time (the decoder's idle queue sees to it)."""
 
     def __init__(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ASSEMBLA_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(SECRET_VARIABLES)}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [_IMPORT_ROOT, env.get("PYTHONPATH")]))
         self.process = subprocess.Popen(
             [sys.executable, "-m", "assembla_mirror.pages.offload"],

@@ -29,7 +29,7 @@ from assembla_mirror.errors import ConfigError, MirrorError
 from assembla_mirror.model.tables import Base
 from assembla_mirror.read.records import Event, Milestone, Record, Space, Task, Ticket, User
 from assembla_mirror.store import objects
-from assembla_mirror.store.database import open_existing
+from assembla_mirror.store.database import database_target, open_existing
 from assembla_mirror.store.objects import Between
 from assembla_mirror.store.search import search_tickets
 
@@ -47,8 +47,9 @@ class Mirror:
     """Read a mirror offline through the original wrapper's objects."""
 
     def __init__(self, path: str | Path = "assembla.db") -> None:
-        self.path = Path(path)
-        self.engine = open_existing(self.path)
+        #: The mirror as given: a SQLite file's path or a database URL.
+        self.path = path
+        self.engine = open_existing(path)
 
     def close(self) -> None:
         """Release the database connections."""
@@ -61,7 +62,7 @@ class Mirror:
         self.close()
 
     def __repr__(self) -> str:
-        return f"<Mirror {self.path}>"
+        return f"<Mirror {database_target(self.path)}>"  # a URL's password hidden
 
     # --- top-level collections -------------------------------------------------------
 

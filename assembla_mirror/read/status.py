@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from assembla_mirror.store.checkpoints import utc_now
-from assembla_mirror.store.database import open_existing
+from assembla_mirror.store.database import database_target, open_existing
 from assembla_mirror.store.runs import get_meta, last_success, recent_runs
 from assembla_mirror.store.status import cursors
 from assembla_mirror.store.writes import table_totals
@@ -18,7 +18,8 @@ from assembla_mirror.store.writes import table_totals
 class MirrorStatus:
     """A snapshot of a mirror's bookkeeping."""
 
-    path: Path
+    #: The mirror, as messages name it (a path, or a URL with its password hidden).
+    database: str
     account: str | None
     with_comments: bool
     last_success: datetime | None
@@ -35,13 +36,12 @@ class MirrorStatus:
 
 
 def mirror_status(path: str | Path, *, runs: int = 10) -> MirrorStatus:
-    """Read the status of the mirror at ``path`` (which must exist)."""
-    path = Path(path)
+    """Read the status of the mirror at ``path`` (a path or URL; the mirror must exist)."""
     engine = open_existing(path)
     try:
         with engine.connect() as conn:
             status = MirrorStatus(
-                path=path,
+                database=str(database_target(path)),
                 account=get_meta(conn, "caller_login"),
                 with_comments=get_meta(conn, "with_comments") == "1",
                 last_success=last_success(conn),

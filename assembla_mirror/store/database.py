@@ -39,13 +39,13 @@ from sqlalchemy import Engine
 from assembla_mirror.errors import ConfigError, MirrorError, SchemaError
 
 # "import X as X": re-exported, part of this module's interface.
-from assembla_mirror.store.dialect import Contents, Dialect, dialect_for, dialect_of
-from assembla_mirror.store.dialect import set_foreign_keys as set_foreign_keys
+from assembla_mirror.store.backends import dialect_for, dialect_of
+from assembla_mirror.store.dialect import Contents, Dialect
 from assembla_mirror.store.failures import describe_database_error as describe_database_error
 from assembla_mirror.store.failures import readonly_error
+from assembla_mirror.store.sqlite import set_foreign_keys as set_foreign_keys
 from assembla_mirror.store.target import DatabaseTarget as DatabaseTarget
 from assembla_mirror.store.target import database_target as database_target
-from assembla_mirror.store.target import existing_file
 from assembla_mirror.store.views import refresh_views
 
 #: How long a connection waits for another one's write lock before giving up
@@ -142,6 +142,15 @@ def _refuse_readonly(target: DatabaseTarget, dialect: Dialect) -> None:
         raise readonly_error(str(target), "no write access to the file")
 
 
+def mirror_exists(path: str | Path | DatabaseTarget) -> bool:
+    """Whether there is a database at ``path`` to open (a file; a server's mirror tables),
+    without creating or changing anything. Raises what :func:`open_db` would for a
+    target that cannot hold a mirror (a directory, an unreachable server)."""
+    target = database_target(path)
+    with _described(target):
+        return dialect_for(target).exists(target)
+
+
 def open_readonly(path: str | Path | DatabaseTarget) -> Engine:
     """An engine that can only read the mirror at ``path`` (for ``--dry-run``).
 
@@ -151,9 +160,10 @@ def open_readonly(path: str | Path | DatabaseTarget) -> Engine:
     :func:`assembla_mirror.store.sqlite_file.readonly_uri`).
     """
     target = database_target(path)
-    if not existing_file(target):
-        raise ConfigError(f"no mirror at {target}")
     dialect = dialect_for(target)
+    with _described(target):
+        if not dialect.exists(target):
+            raise ConfigError(f"no mirror at {target}")
     with _described(target):
         contents = dialect.contents(target, readonly=True, busy_timeout_ms=BUSY_TIMEOUT_MS)
     _refuse_unusable(target, contents, head_revision())
@@ -162,9 +172,9 @@ def open_readonly(path: str | Path | DatabaseTarget) -> Engine:
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The schema revision stamped in the database, or None for a new/empty file."""
+    """The schema revision stamped in the database, or None for a new/empty one."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return _revision(connection)
 
 
 def backup_database(path: str | Path | DatabaseTarget, revision: str | None) -> Path | None:
@@ -181,10 +191,25 @@ def backup_database(path: str | Path | DatabaseTarget, revision: str | None) -> 
 
 def migrate(engine: Engine) -> None:
     """Upgrade the database behind ``engine`` to head in one transaction, under what its
-    dialect needs around a migration (for SQLite: foreign keys off, checked after)."""
-    with engine.connect() as connection, dialect_of(engine).migrating(connection):
-        command.upgrade(alembic_config(connection), "head")
+    dialect needs around a migration (for SQLite: foreign keys off, checked after).
+
+    A new database of a dialect that creates at head (PostgreSQL) is built from
+    the models and stamped with the head revision instead, in the same one
+    transaction.
+    """
+    dialect = dialect_of(engine)
+    with engine.connect() as connection, dialect.migrating(connection):
+        config = alembic_config(connection)
+        if dialect.creates_at_head and _revision(connection) is None:
+            dialect.create_at_head(connection)
+            command.stamp(config, "head")
+        else:
+            command.upgrade(config, "head")
         connection.commit()
+
+
+def _revision(connection: Any) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
 
 
 def open_db(path: str | Path | DatabaseTarget, *, upgrade: bool = True) -> Engine:
@@ -210,7 +235,9 @@ def open_existing(path: str | Path | DatabaseTarget) -> Engine:
     reader may open a read-only mirror, unless it needs a migration.
     """
     target = database_target(path)
-    if not existing_file(target):
+    with _described(target):
+        exists = dialect_for(target).exists(target)
+    if not exists:
         raise ConfigError(f"no mirror at {target}; create it with `mirror sync --db {target}`")
     return _open(target, upgrade=True, writer=False)
 
@@ -238,8 +265,8 @@ def open_for_sync(db: str | Path) -> Iterator[Engine]:
 
 def _open(target: DatabaseTarget, *, upgrade: bool, writer: bool) -> Engine:
     dialect = dialect_for(target)
-    exists = existing_file(target)
     with _described(target):
+        exists = dialect.exists(target)
         contents = (
             dialect.contents(target, readonly=False, busy_timeout_ms=BUSY_TIMEOUT_MS)
             if exists

@@ -1,53 +1,41 @@
-"""What differs between databases, behind one small interface; SQLite is its first implementation.
+"""What differs between databases, behind one small interface.
 
 The rest of the store writes SQL that every supported database reads alike
 (``text()`` with named binds, or SQLAlchemy Core) and asks a :class:`Dialect`
 for the rest:
 
-* opening: what a database holds before anything writes to it, an engine whose
-  connections are set up for the mirror, whether the database may be written;
-* migrating: the copy kept before a migration, what must hold around one, and
-  the run lock that keeps two syncs (and two first migrations) apart;
+* opening: whether a database is there, what it holds before anything writes
+  to it, an engine whose connections are set up for the mirror, whether it may
+  be written, and what one error of its driver means for the user;
+* creating and migrating: a new database built at the head revision (where
+  the dialect does that rather than replaying history), the copy kept before
+  a migration, what must hold around one, and the run lock that keeps two
+  syncs (and two first migrations) apart;
 * writing: parameter markers, plain insert, upsert and insert-if-new
   statements (the sync's hot path runs them through the driver), how many
   bound parameters one statement may hold, and what a refused row leaves;
 * searching: the full-text index (indexing queued rows, ranked matching, the
   tables it keeps) and a substring test for what the index cannot find;
-* expressions the views and reports share: the start of a week, today.
+* expressions the views and reports share: the start of a week, today, a
+  rounded number.
 
-The dialect of a database is chosen from its SQLAlchemy URL
-(:func:`dialect_for`) or from an open connection (:func:`dialect_of`). Only
-SQLite is implemented; :func:`~assembla_mirror.store.target.database_target`
-refuses any other URL with a :class:`~assembla_mirror.errors.ConfigError`.
-
-What a PostgreSQL dialect will meet beyond this interface: the shared SQL still
-sums comparisons (``SUM(k.state = 1)``), reads booleans as numbers
-(``COALESCE(m.is_completed, 0)``) and rounds doubles (``ROUND(x, 2)``), all
-SQLite idioms; :class:`~assembla_mirror.store.target.DatabaseTarget` is a file;
-:func:`~assembla_mirror.store.failures.describe_database_error` knows SQLite's
-error codes; and migrations 0002-0005 create SQLite's index, triggers and
-``WITHOUT ROWID`` table as they were.
+The implementations are :mod:`.sqlite` and :mod:`.postgres`; which one serves
+a database is :mod:`.backends`' choice, from its URL or an open connection.
 """
 
 from __future__ import annotations
 
-import os
-import re
-import sqlite3
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine
 
-from assembla_mirror.errors import ConfigError, SchemaError
-from assembla_mirror.store import fts5, sqlite_file
-from assembla_mirror.store.backup import write_backup
-from assembla_mirror.store.locks import FileLock
-from assembla_mirror.store.target import DatabaseTarget, unsupported_backend
+from assembla_mirror.errors import MirrorError
+from assembla_mirror.store.target import DatabaseTarget
 
 
 @dataclass(frozen=True)
@@ -78,6 +66,12 @@ class Dialect(ABC):
     # --- opening -------------------------------------------------------------------
 
     @abstractmethod
+    def exists(self, target: DatabaseTarget) -> bool:
+        """Whether there is a database to open at ``target`` (for a file: the file; for a
+        server: the mirror's tables in its schema). Refuses (raises
+        :class:`~assembla_mirror.errors.MirrorError`) what cannot hold a mirror."""
+
+    @abstractmethod
     def contents(self, target: DatabaseTarget, *, readonly: bool, busy_timeout_ms: int) -> Contents:
         """What the database holds (empty :class:`Contents` for a new one), read without
         changing anything; with ``readonly``, where the database cannot be written."""
@@ -97,7 +91,21 @@ class Dialect(ABC):
     def writable(self, target: DatabaseTarget) -> bool:
         """Whether the mirror may write to the database."""
 
-    # --- migrating -----------------------------------------------------------------
+    @abstractmethod
+    def describe_error(self, exc: BaseException, target: DatabaseTarget) -> MirrorError | None:
+        """The error a user should see for ``exc``, met using ``target`` (None: not one of
+        the database's own failures, such as a bug)."""
+
+    # --- creating and migrating ------------------------------------------------------
+
+    #: A new database is built at the head revision by :meth:`create_at_head`, not by
+    #: replaying every migration (a dialect newer than the oldest revisions does so).
+    creates_at_head: ClassVar[bool] = False
+
+    def create_at_head(self, connection: Connection) -> None:
+        """Create the mirror's schema at the head revision on ``connection`` (in the
+        caller's transaction; the caller stamps the revision)."""
+        raise NotImplementedError(f"{self.name} databases are created by their migrations")
 
     @abstractmethod
     def backup(
@@ -131,6 +139,13 @@ class Dialect(ABC):
             f"INSERT INTO {quote(table)} ({', '.join(map(quote, columns))}) "
             f"VALUES ({self.placeholders(len(columns))})"
         )
+
+    def insert_rows(
+        self, connection: Connection, table: str, columns: Sequence[str], rows: Sequence[Any]
+    ) -> None:
+        """Insert ``rows`` (tuples in ``columns`` order), all new, in the caller's
+        transaction; a refused row raises IntegrityError, as :meth:`insert_sql` would."""
+        connection.exec_driver_sql(self.insert_sql(table, columns), rows)
 
     @abstractmethod
     def upsert_sql(self, table: str, columns: Sequence[str], key: Sequence[str]) -> str:
@@ -183,185 +198,6 @@ class Dialect(ABC):
     def today(self) -> str:
         """Today's date (``YYYY-MM-DD``, UTC)."""
 
-
-class SQLiteDialect(Dialect):
-    """A mirror in a SQLite file, in WAL mode so that readers are never blocked."""
-
-    name = "sqlite"
-    #: SQLITE_MAX_VARIABLE_NUMBER by default since SQLite 3.32 (some builds allow more).
-    max_parameters = 32766
-    #: WAL checkpoint interval in pages: 64 MB of 4 KB pages.
-    WAL_CHECKPOINT_PAGES = 16_384
-
-    def contents(self, target: DatabaseTarget, *, readonly: bool, busy_timeout_ms: int) -> Contents:
-        timeout = busy_timeout_ms / 1000
-        if not readonly:
-            return Contents(*sqlite_file.inventory_before_writing(target, timeout=timeout))
-        if target.file.stat().st_size == 0:
-            return Contents()
-        uri = sqlite_file.readonly_uri(target, timeout=timeout)
-        connection = sqlite_file.connect_uri(uri, timeout=timeout)
-        try:
-            return Contents(*sqlite_file.inventory(connection))
-        finally:
-            connection.close()
-
-    def create_engine(
-        self, target: DatabaseTarget, *, busy_timeout_ms: int, readonly: bool = False
-    ) -> Engine:
-        if readonly:
-            timeout = busy_timeout_ms / 1000
-            uri = sqlite_file.readonly_uri(target, timeout=timeout)
-            engine = create_engine(
-                target.url, creator=lambda: sqlite_file.connect_uri(uri, timeout=timeout)
-            )
-            event.listen(engine, "connect", _query_only)
-            return engine
-        engine = create_engine(target.url)
-
-        def on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
-            _set_up(dbapi_connection, busy_timeout_ms, self.WAL_CHECKPOINT_PAGES)
-
-        event.listen(engine, "connect", on_connect)
-        event.listen(engine, "begin", _begin)
-        return engine
-
-    def writable(self, target: DatabaseTarget) -> bool:
-        # os.access also sees what chmod cannot show: an immutable file, a read-only mount.
-        return not target.file.exists() or os.access(target.file, os.W_OK)
-
-    def backup(self, target: DatabaseTarget, revision: str | None, *, busy_timeout_ms: int) -> Path:
-        return write_backup(target.file, revision, timeout=busy_timeout_ms / 1000)
-
-    @contextmanager
-    def migrating(self, connection: Connection) -> Iterator[None]:
-        # A batch migration rebuilds a table by copying it: with foreign keys enforced,
-        # dropping the old copy would cascade-delete every child row. So enforcement
-        # is off meanwhile, and the result is checked before it comes back on.
-        set_foreign_keys(connection, enabled=False)
-        try:
-            yield
-            problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-            if problems:
-                raise SchemaError(f"migration left dangling foreign keys: {problems[:5]}")
-        finally:
-            connection.rollback()
-            set_foreign_keys(connection, enabled=True)
-
-    def run_lock(self, target: DatabaseTarget) -> FileLock:
-        return FileLock(target.file)
-
-    def placeholders(self, count: int) -> str:
-        return ",".join("?" * count)
-
-    def upsert_sql(self, table: str, columns: Sequence[str], key: Sequence[str]) -> str:
-        updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in columns if c not in key)
-        return (
-            f"{self.insert_sql(table, columns)} "
-            f"ON CONFLICT ({', '.join(map(quote, key))}) DO UPDATE SET {updates}"
-        )
-
-    def insert_new_sql(self, table: str, columns: Sequence[str], key: Sequence[str]) -> str:
-        # OR IGNORE rather than an upsert's DO NOTHING: SQLite keeps no statement
-        # journal for it. (It also ignores NOT NULL violations; the callers' rows
-        # carry their keys and nothing else.)
-        return (
-            f"INSERT OR IGNORE INTO {quote(table)} ({', '.join(map(quote, columns))}) "
-            f"VALUES ({self.placeholders(len(columns))})"
-        )
-
-    def refusable(self, connection: Connection) -> AbstractContextManager[None]:
-        # SQLite undoes only the refused statement; the transaction stays usable.
-        return nullcontext()
-
-    def refused_columns(self, reason: str, table: str, columns: Sequence[str]) -> list[str]:
-        if "FOREIGN KEY" in reason:  # SQLite does not say which reference dangles
-            return [name for name in columns if name.endswith("_id") and name != "id"][:1]
-        return re.findall(rf"\b{re.escape(table)}\.(\w+)", reason)
-
-    def index_queued(self, connection: Connection, source: str, columns: Sequence[str]) -> int:
-        return fts5.index_queued(connection, source, columns)
-
-    def matching_tickets(
-        self, connection: Connection, words: Sequence[str], limit: int, space_ids: Sequence[str]
-    ) -> list[tuple[Any, ...]]:
-        return fts5.matching_tickets(connection, words, limit, space_ids)
-
-    def contains(self, text: str, part: str) -> str:
-        return f"instr({text}, {part})"
-
-    def internal_tables(self, connection: Connection) -> set[str]:
-        objects = connection.exec_driver_sql(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'table'"
-        ).all()
-        indexes = [name for name, sql in objects if "VIRTUAL TABLE" in (sql or "").upper()]
-        return {
-            name
-            for name, _sql in objects
-            if any(name == index or name.startswith(index + "_") for index in indexes)
-        }
-
-    def week_start(self, column: str) -> str:
-        return f"date({column}, '-6 days', 'weekday 1')"
-
-    def today(self) -> str:
-        return "date('now')"
-
-
-def _set_up(dbapi_connection: sqlite3.Connection, busy_timeout_ms: int, wal_pages: int) -> None:
-    # Hand transaction control to SQLAlchemy's "begin" event (see _begin); pysqlite's
-    # own implicit transactions skip DDL and would make migrations non-atomic.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-    cursor.execute("PRAGMA foreign_keys = ON")
-    cursor.execute("PRAGMA journal_mode = WAL")
-    cursor.execute("PRAGMA synchronous = NORMAL")
-    # In WAL mode with synchronous=NORMAL the only fsyncs are checkpoints; the
-    # default (every 4 MB) made them most of a large sync's cost. 64 MB keeps the
-    # WAL bounded and the fsyncs rare.
-    cursor.execute(f"PRAGMA wal_autocheckpoint = {int(wal_pages)}")
-    cursor.close()
-
-
-def _begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
-
-
-def _query_only(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
-    dbapi_connection.execute("PRAGMA query_only = ON")
-
-
-def set_foreign_keys(connection: Connection, *, enabled: bool) -> None:
-    """Switch SQLite's foreign key enforcement on ``connection``, outside any transaction.
-
-    Sent through the DBAPI connection: SQLAlchemy would send BEGIN first, and
-    inside a transaction SQLite ignores this pragma without a word.
-    """
-    raw = connection.connection.driver_connection
-    if raw is None or raw.in_transaction:
-        raise SchemaError("foreign key enforcement can only be switched outside a transaction")
-    raw.execute(f"PRAGMA foreign_keys = {'ON' if enabled else 'OFF'}")
-
-
-SQLITE = SQLiteDialect()
-
-#: The implemented dialects, by SQLAlchemy backend name.
-DIALECTS: dict[str, Dialect] = {SQLITE.name: SQLITE}
-
-
-def dialect_for(target: DatabaseTarget) -> Dialect:
-    """The dialect of the database ``target`` names, from its URL's backend."""
-    backend = target.url.get_backend_name()
-    try:
-        return DIALECTS[backend]
-    except KeyError:
-        raise unsupported_backend(backend) from None
-
-
-def dialect_of(connection: Connection | Engine) -> Dialect:
-    """The dialect of the database behind an open ``connection`` (or engine)."""
-    try:
-        return DIALECTS[connection.dialect.name]
-    except KeyError:
-        raise ConfigError(f"no assembla-mirror dialect for {connection.dialect.name}") from None
+    def rounded(self, number: str, digits: int) -> str:
+        """SQL expression ``number`` rounded to ``digits`` decimals, as a float."""
+        return f"ROUND({number}, {int(digits)})"

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from assembla_mirror.store.dialect import SQLITE, Dialect
+from assembla_mirror.store.dialect import Dialect
+from assembla_mirror.store.sqlite import SQLITE
 
 
 @dataclass(frozen=True)
@@ -42,28 +43,38 @@ class Expressions:
     ticket_milestone: str
     #: Milestone ``m`` is due before today and not completed.
     overdue: str
+    #: The estimates of a group of tickets ``k``, to the hundredth (0 for none).
+    estimate: str
+    #: The hours invested in a group of tickets ``k``, to the hundredth (0 for none).
+    invested_hours: str
 
 
 def expressions(dialect: Dialect) -> Expressions:
     """The shared definitions in ``dialect``."""
     today = dialect.today()
+    # SUM(k.state = 0) as every database reads it (only SQLite sums a comparison):
+    # 1 or 0, and NULL for a ticket without a state, which SUM leaves out.
+    closed = "SUM(CASE WHEN k.state = 0 THEN 1 WHEN k.state IS NOT NULL THEN 0 END)"
+    opened = "SUM(CASE WHEN k.state = 1 THEN 1 WHEN k.state IS NOT NULL THEN 0 END)"
     return Expressions(
         week_start=dialect.week_start("t.begin_at"),
         today=today,
         person="COALESCE(u.name, u.login, t.user_id)",
-        hours="ROUND(SUM(t.hours), 2)",
-        hours_or_zero="ROUND(COALESCE(SUM(t.hours), 0), 2)",
-        open_tickets="COALESCE(SUM(k.state = 1), 0)",
-        closed_tickets="COALESCE(SUM(k.state = 0), 0)",
+        hours=dialect.rounded("SUM(t.hours)", 2),
+        hours_or_zero=dialect.rounded("COALESCE(SUM(t.hours), 0)", 2),
+        open_tickets=f"COALESCE({opened}, 0)",
+        closed_tickets=f"COALESCE({closed}, 0)",
         percent_closed=(
             "CASE WHEN COUNT(k.id) = 0 THEN NULL"
-            " ELSE ROUND(100.0 * SUM(k.state = 0) / COUNT(k.id), 1) END"
+            f" ELSE {dialect.rounded(f'100.0 * {closed} / COUNT(k.id)', 1)} END"
         ),
         ticket_milestone=(
             "CASE WHEN k.milestone_id IS NULL THEN '(no milestone)'"
             " ELSE COALESCE(m.title, '(milestone not in mirror)') END"
         ),
-        overdue=f"m.due_date < {today} AND NOT COALESCE(m.is_completed, 0)",
+        overdue=f"m.due_date < {today} AND NOT COALESCE(m.is_completed, FALSE)",
+        estimate=dialect.rounded("COALESCE(SUM(k.total_estimate), 0)", 2),
+        invested_hours=dialect.rounded("COALESCE(SUM(k.total_invested_hours), 0)", 2),
     )
 
 
@@ -79,7 +90,7 @@ def hours_per_space(x: Expressions, *, tasks: str, spaces: str) -> str:
         "FROM spaces AS s\n"
         f"LEFT JOIN tasks AS t ON t.space_id = s.id AND {tasks}\n"
         f"WHERE {spaces}\n"
-        "GROUP BY s.id\n"
+        "GROUP BY s.id, s.name\n"
         "ORDER BY hours DESC, space"
     )
 

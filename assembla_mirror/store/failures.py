@@ -1,17 +1,20 @@
-"""One clear message for each way the mirror's file can fail to be read or written.
+"""One clear message for each way the mirror's database can fail to be read or written.
 
 SQLite reports a locked, full, read-only or failing file as a terse
 ``OperationalError`` ("database is locked", "disk I/O error") that SQLAlchemy
-wraps again, and the file system reports its own ``OSError``. The user needs to
-know which file, what stands in the way and what to do about it;
-:func:`describe_database_error` says so, as a :class:`StorageError` (or a
-:class:`SchemaError` when the file is not a usable database at all).
+wraps again, and the file system reports its own ``OSError``; PostgreSQL
+reports an unreachable server, a refused login, a full disk or a lock wait
+that ran out by its SQLSTATE code. The user needs to know which database,
+what stands in the way and what to do about it; :func:`describe_database_error`
+says so, as a :class:`StorageError` (or a :class:`SchemaError` when the file is
+not a usable database at all), naming the database without its password.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import re
 import shutil
 import sqlite3
 from pathlib import Path
@@ -19,7 +22,8 @@ from types import ModuleType
 
 from sqlalchemy.exc import DBAPIError
 
-from assembla_mirror.errors import MirrorError, SchemaError, StorageError
+from assembla_mirror.errors import ConfigError, MirrorError, SchemaError, StorageError
+from assembla_mirror.store.target import DatabaseTarget, database_target
 
 resource: ModuleType | None
 try:
@@ -55,7 +59,7 @@ NEARLY_FULL_BYTES = 1 << 20
 
 
 def describe_database_error(
-    exc: BaseException, target: str | os.PathLike[str]
+    exc: BaseException, target: str | os.PathLike[str] | DatabaseTarget
 ) -> MirrorError | None:
     """The error a user should see for ``exc``, met while using the database ``target``.
 
@@ -67,13 +71,28 @@ def describe_database_error(
     :class:`SchemaError`). Returns None for anything else, which the caller should
     let through unchanged.
     """
-    name = os.fspath(target)
+    name = shown_name(target)
     cause = exc.orig if isinstance(exc, DBAPIError) else exc
     if isinstance(cause, sqlite3.Error):
         return _describe_sqlite(cause, name)
+    if cause is not None and type(cause).__module__.startswith("psycopg"):
+        return _describe_postgres(cause, name)
     if isinstance(cause, OSError):
         return _describe_os(cause, name)
     return None
+
+
+def shown_name(target: str | os.PathLike[str] | DatabaseTarget) -> str:
+    """How messages name ``target``: the path as given, or the URL without its password."""
+    if isinstance(target, DatabaseTarget):
+        return str(target)
+    text = os.fspath(target)
+    if "://" not in text:
+        return text
+    try:
+        return str(database_target(text))
+    except ConfigError:
+        return "the database"  # an unreadable URL may still hold a password: never echo it
 
 
 def sqlite_code(exc: sqlite3.Error) -> int | None:
@@ -192,3 +211,77 @@ def _free_bytes(name: str) -> int:
         return shutil.disk_usage(Path(os.path.abspath(name)).parent).free
     except OSError:
         return NEARLY_FULL_BYTES  # unknown: do not claim the disk is full
+
+
+# --- PostgreSQL ------------------------------------------------------------------------
+
+#: SQLSTATE classes and codes (https://www.postgresql.org/docs/current/errcodes-appendix.html).
+PG_DISK_FULL = "53100"
+PG_OUT_OF_MEMORY = "53200"
+PG_TOO_MANY_CONNECTIONS = "53300"
+PG_LOCK_NOT_AVAILABLE = "55P03"
+PG_READ_ONLY_TRANSACTION = "25006"
+PG_INSUFFICIENT_PRIVILEGE = "42501"
+PG_INVALID_PASSWORD = "28P01"  # noqa: S105 - an error code, not a password
+PG_INVALID_AUTHORIZATION = "28000"
+PG_UNKNOWN_DATABASE = "3D000"
+PG_CONNECTION_CLASS = "08"
+PG_SHUTDOWN_CLASS = "57P"
+
+
+def _describe_postgres(exc: BaseException, name: str) -> MirrorError | None:
+    code = getattr(exc, "sqlstate", None) or ""
+    # The server's own words, first line only (a DETAIL may quote values).
+    said = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if code == PG_DISK_FULL:
+        return _full(name, "the database server's disk is full")
+    if code == PG_LOCK_NOT_AVAILABLE:
+        return StorageError(
+            f"{name} is locked: another session holds a lock on the mirror's tables (a "
+            "migration, a long-running statement in psql or a BI tool) and did not let go "
+            "in time; finish it and run again",
+            path=name,
+            reason="locked",
+        )
+    if code in (PG_READ_ONLY_TRANSACTION, PG_INSUFFICIENT_PRIVILEGE):
+        return StorageError(
+            f"cannot write {name}: {said}. The database user needs to create tables in the "
+            "mirror's schema and write them (GRANT CREATE, USAGE ON SCHEMA ... and ownership "
+            "of its tables), on a server that is not a read-only replica",
+            path=name,
+            reason="readonly",
+        )
+    if code in (PG_INVALID_PASSWORD, PG_INVALID_AUTHORIZATION) or "authentication failed" in said:
+        return StorageError(
+            f"cannot log in to {name}: {_without_secrets(said)}; check the user and password "
+            "(in the URL, PGPASSWORD or ~/.pgpass)",
+            path=name,
+            reason="unopenable",
+        )
+    if code == PG_UNKNOWN_DATABASE or ("does not exist" in said and "database" in said):
+        return StorageError(
+            f"cannot open {name}: {_without_secrets(said)}; create it first "
+            "(createdb NAME) or name an existing database",
+            path=name,
+            reason="unopenable",
+        )
+    if code in (PG_TOO_MANY_CONNECTIONS, PG_OUT_OF_MEMORY):
+        return StorageError(
+            f"the database server of {name} refused the work: {said}; try again later",
+            path=name,
+            reason="unopenable",
+        )
+    connection_lost = code.startswith((PG_CONNECTION_CLASS, PG_SHUTDOWN_CLASS))
+    if connection_lost or type(exc).__name__ == "OperationalError":
+        return StorageError(
+            f"cannot reach the database server of {name}: {_without_secrets(said)}; check "
+            "that it runs and accepts connections from here. Nothing already committed is lost.",
+            path=name,
+            reason="unopenable",
+        )
+    return None
+
+
+def _without_secrets(message: str) -> str:
+    """A driver's message with any ``password=...`` of a connection string hidden."""
+    return re.sub(r"(password\s*=\s*)\S+", r"\1***", message, flags=re.IGNORECASE)

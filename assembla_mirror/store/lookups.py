@@ -121,14 +121,6 @@ def tasks_of_user_after(
     return [(row[0], row[1], row[2]) for row in conn.execute(_TASKS_OF_USER_AFTER, values)]
 
 
-def row_exists(conn: Connection, table: str, key: Any) -> bool:
-    """Whether ``table`` (one of the mirror's, by id) holds the row ``key``."""
-    return (
-        conn.execute(text(f'SELECT 1 FROM "{table}" WHERE id = :key'), {"key": key}).first()
-        is not None
-    )
-
-
 def delete_in_space(conn: Connection, table: str, key: Any, space_id: str) -> int:
     """Delete the row ``key`` of ``table`` if it belongs to ``space_id``; how many went."""
     statement = text(f'DELETE FROM "{table}" WHERE id = :key AND space_id = :space')

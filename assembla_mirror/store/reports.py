@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from assembla_mirror.model.columns import format_utc
-from assembla_mirror.store.dialect import dialect_of
+from assembla_mirror.store.backends import dialect_of
 from assembla_mirror.store.expressions import Expressions, expressions, hours_per_space
 from assembla_mirror.store.results import Rows, between, fetch, one_of
 
@@ -53,7 +53,7 @@ def _hours_groupings(x: Expressions) -> dict[str, tuple[str, str, str]]:
     return {
         "user": (
             f'{x.person} AS "user", u.login AS login',
-            "t.user_id",
+            "t.user_id, u.name, u.login",
             'hours DESC, "user"',
         ),
         "week": (f"{x.week_start} AS week", "week", "week IS NULL, week"),
@@ -64,11 +64,11 @@ def _hours_groupings(x: Expressions) -> dict[str, tuple[str, str, str]]:
             "hours DESC, space, milestone",
         ),
         "ticket": (
-            "s.name AS space, COALESCE(k.number, t.ticket_number) AS ticket, "
+            "s.name AS space, COALESCE(k.number, MIN(t.ticket_number)) AS ticket, "
             "CASE WHEN t.ticket_id IS NULL THEN '(no ticket)' "
             "     ELSE COALESCE(k.summary, '(ticket not in mirror)') END AS summary, "
             "k.status AS status",
-            "s.id, t.ticket_id",
+            "s.id, t.ticket_id, k.id",
             "hours DESC, space, ticket",
         ),
     }
@@ -123,21 +123,21 @@ def _ticket_queries(x: Expressions) -> dict[str, str]:
             GROUP BY s.id, k.status, k.state
             ORDER BY space, k.state DESC,
                      (SELECT MIN(st.list_order) FROM ticket_statuses AS st
-                      WHERE st.space_id = k.space_id AND st.name = k.status) IS NULL,
+                      WHERE st.space_id = s.id AND st.name = k.status) IS NULL,
                      (SELECT MIN(st.list_order) FROM ticket_statuses AS st
-                      WHERE st.space_id = k.space_id AND st.name = k.status),
+                      WHERE st.space_id = s.id AND st.name = k.status),
                      status""",
         "assignee": f"""
             SELECT s.name AS space,
                    CASE WHEN k.assigned_to_id IS NULL THEN '(unassigned)'
-                        ELSE COALESCE(u.name, k.assigned_to_name, u.login, k.assigned_to_id)
+                        ELSE COALESCE(u.name, MAX(k.assigned_to_name), u.login, k.assigned_to_id)
                    END AS assignee,
                    {counts}
             FROM tickets AS k
             JOIN spaces AS s ON s.id = k.space_id
             LEFT JOIN users AS u ON u.id = k.assigned_to_id
             WHERE {{where}}
-            GROUP BY s.id, k.assigned_to_id
+            GROUP BY s.id, k.assigned_to_id, u.id
             ORDER BY space, open DESC, total DESC, assignee""",
         "milestone": f"""
             SELECT s.name AS space, {x.ticket_milestone} AS milestone,
@@ -147,7 +147,7 @@ def _ticket_queries(x: Expressions) -> dict[str, str]:
             JOIN spaces AS s ON s.id = k.space_id
             LEFT JOIN milestones AS m ON m.id = k.milestone_id
             WHERE {{where}}
-            GROUP BY s.id, k.milestone_id
+            GROUP BY s.id, k.milestone_id, m.id
             ORDER BY space, k.milestone_id IS NULL, m.due_date IS NULL, m.due_date, milestone""",
     }
 
@@ -182,7 +182,7 @@ def event_rows(
 
 _SPACE_HOURS = text("SELECT space_name, hours, entries FROM hours_by_space ORDER BY hours DESC")
 _OPEN_PER_STATUS = text(
-    "SELECT status, sum(tickets) AS tickets FROM open_tickets_by_status "
+    "SELECT status, CAST(SUM(tickets) AS INTEGER) AS tickets FROM open_tickets_by_status "
     "GROUP BY status ORDER BY tickets DESC"
 )
 

@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from assembla_mirror.model.tables import Base
+from assembla_mirror.store.backends import dialect_of
 from assembla_mirror.store.checkpoints import utc_now
-from assembla_mirror.store.dialect import dialect_of
 from assembla_mirror.store.locks import FileLock
 
 #: The run lock of a mirror in a file, under its historical name (see :mod:`.locks`).

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, inspect
 
-from assembla_mirror.store.dialect import dialect_of
+from assembla_mirror.store.backends import dialect_of
 
 
 def schema_columns(conn: Connection) -> dict[str, list[str]]:

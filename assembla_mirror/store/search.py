@@ -32,7 +32,7 @@ from sqlalchemy import text as sql_text
 
 from assembla_mirror.errors import ConfigError
 from assembla_mirror.store import fts5
-from assembla_mirror.store.dialect import dialect_of
+from assembla_mirror.store.backends import dialect_of
 
 #: The searchable tables and their indexed columns; the queue names rows by their table.
 INDEXED: dict[str, tuple[str, ...]] = {

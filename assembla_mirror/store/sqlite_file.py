@@ -54,12 +54,12 @@ def inventory(connection: sqlite3.Connection) -> Inventory:
 
 def inventory_before_writing(target: DatabaseTarget, *, timeout: float) -> Inventory:
     """What the file holds, read before anything (a pragma, a migration) may write to it."""
-    if target.file.stat().st_size == 0:
+    if target.sqlite_file().stat().st_size == 0:
         return None, frozenset()  # an empty file (as the run lock creates it) is a new mirror
     # Read-write but only reading, and without the mirror's pragmas (journal_mode=WAL
     # would rewrite another application's file): as the last connection to a WAL
     # file it also removes the -wal/-shm files a mode=ro one would leave behind.
-    uri = sqlite_uri(target.file, "mode=rw")
+    uri = sqlite_uri(target.sqlite_file(), "mode=rw")
     with closing(connect_uri(uri, timeout=timeout)) as connection:
         return inventory(connection)
 
@@ -78,9 +78,9 @@ def readonly_uri(target: DatabaseTarget, *, timeout: float) -> str:
     the reader is a dry-run plan, which writes nothing and at worst misjudges
     the cost of a sync that starts while it runs.
     """
-    if target.file.stat().st_size == 0:
-        return sqlite_uri(target.file, "mode=ro")
-    readonly = sqlite_uri(target.file, "mode=ro")
+    if target.sqlite_file().stat().st_size == 0:
+        return sqlite_uri(target.sqlite_file(), "mode=ro")
+    readonly = sqlite_uri(target.sqlite_file(), "mode=ro")
     try:
         connect_uri(readonly, timeout=timeout).close()
         return readonly
@@ -88,7 +88,7 @@ def readonly_uri(target: DatabaseTarget, *, timeout: float) -> str:
         if sqlite_code(exc) != SQLITE_CANTOPEN:
             raise
         failure = exc
-    wal = Path(f"{target.file}-wal")
+    wal = Path(f"{target.sqlite_file()}-wal")
     if wal.exists() and wal.stat().st_size > 0:
         raise StorageError(
             f"cannot read {target} read-only: its write-ahead log {target}-wal holds "
@@ -98,7 +98,7 @@ def readonly_uri(target: DatabaseTarget, *, timeout: float) -> str:
             path=str(target),
             reason="unopenable",
         )
-    immutable = sqlite_uri(target.file, "mode=ro&immutable=1")
+    immutable = sqlite_uri(target.sqlite_file(), "mode=ro&immutable=1")
     try:
         connect_uri(immutable, timeout=timeout).close()
     except sqlite3.Error:

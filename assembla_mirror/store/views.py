@@ -33,7 +33,8 @@ import json
 
 from sqlalchemy import Connection, Engine, inspect
 
-from assembla_mirror.store.dialect import Dialect, dialect_of, quote
+from assembla_mirror.store.backends import dialect_of
+from assembla_mirror.store.dialect import Dialect, quote
 from assembla_mirror.store.expressions import expressions
 from assembla_mirror.store.runs import get_meta, set_meta
 
@@ -61,7 +62,7 @@ def view_definitions(dialect: Dialect) -> dict[str, str]:
             JOIN spaces AS s ON s.id = t.space_id
             LEFT JOIN users AS u ON u.id = t.user_id
             WHERE t.begin_at IS NOT NULL
-            GROUP BY t.space_id, t.user_id, week_start""",
+            GROUP BY t.space_id, s.name, t.user_id, u.login, u.name, week_start""",
         "hours_by_ticket": f"""
             SELECT k.id AS ticket_id, k.space_id, k.number, k.summary, k.status, k.state,
                    k.milestone_id, m.title AS milestone_title,
@@ -69,7 +70,7 @@ def view_definitions(dialect: Dialect) -> dict[str, str]:
             FROM tasks AS t
             JOIN tickets AS k ON k.id = t.ticket_id
             LEFT JOIN milestones AS m ON m.id = k.milestone_id
-            GROUP BY k.id""",
+            GROUP BY k.id, m.title""",
         "hours_by_milestone": f"""
             SELECT k.space_id, s.name AS space_name, k.milestone_id, m.title AS milestone_title,
                    {x.hours} AS hours, COUNT(DISTINCT k.id) AS tickets,
@@ -78,12 +79,12 @@ def view_definitions(dialect: Dialect) -> dict[str, str]:
             JOIN tickets AS k ON k.id = t.ticket_id
             JOIN spaces AS s ON s.id = k.space_id
             LEFT JOIN milestones AS m ON m.id = k.milestone_id
-            GROUP BY k.space_id, k.milestone_id""",
+            GROUP BY k.space_id, s.name, k.milestone_id, m.title""",
         "open_tickets_by_status": """
             SELECT k.space_id, s.name AS space_name, k.status, COUNT(*) AS tickets
             FROM tickets AS k JOIN spaces AS s ON s.id = k.space_id
             WHERE k.state = 1
-            GROUP BY k.space_id, k.status""",
+            GROUP BY k.space_id, s.name, k.status""",
         "open_tickets_by_assignee": """
             SELECT k.space_id, s.name AS space_name, k.assigned_to_id,
                    u.login AS assignee_login, u.name AS assignee_name, COUNT(*) AS tickets
@@ -91,7 +92,7 @@ def view_definitions(dialect: Dialect) -> dict[str, str]:
             JOIN spaces AS s ON s.id = k.space_id
             LEFT JOIN users AS u ON u.id = k.assigned_to_id
             WHERE k.state = 1
-            GROUP BY k.space_id, k.assigned_to_id""",
+            GROUP BY k.space_id, s.name, k.assigned_to_id, u.login, u.name""",
         "milestone_progress": f"""
             SELECT m.id AS milestone_id, m.space_id, s.name AS space_name, m.title,
                    m.start_date, m.due_date, m.is_completed, m.completed_date,
@@ -99,13 +100,13 @@ def view_definitions(dialect: Dialect) -> dict[str, str]:
                    {x.open_tickets} AS tickets_open,
                    {x.closed_tickets} AS tickets_closed,
                    {x.percent_closed} AS percent_closed,
-                   ROUND(COALESCE(SUM(k.total_estimate), 0), 2) AS estimate,
-                   ROUND(COALESCE(SUM(k.total_invested_hours), 0), 2) AS invested_hours,
+                   {x.estimate} AS estimate,
+                   {x.invested_hours} AS invested_hours,
                    ({x.overdue}) AS overdue
             FROM milestones AS m
             JOIN spaces AS s ON s.id = m.space_id
             LEFT JOIN tickets AS k ON k.milestone_id = m.id
-            GROUP BY m.id""",
+            GROUP BY m.id, s.name""",
     }
 
 

@@ -28,7 +28,7 @@ the hot path of a sync.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence, Set
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -38,7 +38,8 @@ from sqlalchemy.exc import IntegrityError
 
 from assembla_mirror.model.convert import TICKET_CUSTOM_FIELDS_COLUMNS, Row, TableSpec, dump_json
 from assembla_mirror.model.tables import TABLES
-from assembla_mirror.store.dialect import Dialect, dialect_of
+from assembla_mirror.store.backends import dialect_of
+from assembla_mirror.store.dialect import Dialect
 
 # "import X as X": re-exported, part of this module's interface.
 from assembla_mirror.store.dialect import quote as quote
@@ -91,11 +92,6 @@ def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
 
 
 @cache
-def _insert_sql(dialect: Dialect, table: str, columns: tuple[str, ...]) -> str:
-    return dialect.insert_sql(table, columns)
-
-
-@cache
 def _upsert_sql(
     dialect: Dialect, table: str, columns: tuple[str, ...], key: tuple[str, ...]
 ) -> str:
@@ -129,23 +125,101 @@ def upsert(
     """
     if not rows:
         return Written()
-    (key,) = spec.key
-    columns = spec.columns
-    key_at, raw_at = columns.index(key), columns.index("raw_json")
+    key_at = spec.columns.index(spec.key[0])
     unique = list({row[key_at]: row for row in rows}.values())
     stored = stored_values(conn, spec, [row[key_at] for row in unique], "raw_json")
-    changed = [row for row in unique if stored.get(row[key_at]) != row[raw_at]]
+    return _write_changed(conn, spec, unique, stored, counter, rejected)
+
+
+@dataclass(frozen=True)
+class Children:
+    """What an answer listed under one parent: its rows, and the keys of every record it
+    named (stored or skipped); ``listed`` None when one could not be read, so that
+    nothing of the parent's is deleted."""
+
+    rows: Sequence[Row]
+    listed: Set[Any] | None
+
+
+def replace_children(
+    conn: Connection,
+    spec: TableSpec,
+    parent: tuple[str, str],
+    children: Mapping[Any, Children],
+    counter: ChangeCounter,
+    rejected: Rejected | None = None,
+) -> Written:
+    """Make the stored rows of some parents (``parent``: the parents' table and the
+    column naming them; a task's time logs) match what was listed under each: insert new
+    rows, update changed ones, delete the stored ones a parent's answer no longer names.
+
+    A parent the mirror no longer holds (deleted meanwhile, its rows with it) is
+    left out. One statement reads the parents and their rows; then only the
+    writes needed run, often none: each is a round trip to a database server,
+    and a fill does this for thousands of parents.
+    """
+    parent_table, column = parent
+    (key,) = spec.key
+    key_at = spec.columns.index(key)
+    present: set[Any] = set()
+    stored: dict[Any, Any] = {}
+    stored_under: dict[Any, list[Any]] = {}
+    for part in chunks(list(children)):
+        statement = _children_of(parent_table, spec.table, column, key)
+        for parent_id, child, raw in conn.execute(statement, {"parents": list(part)}):
+            present.add(parent_id)
+            if child is not None:
+                stored[child] = raw
+                stored_under.setdefault(parent_id, []).append(child)
+    rows = {
+        row[key_at]: row
+        for parent_id, answer in children.items()
+        if parent_id in present
+        for row in answer.rows
+    }
+    written = _write_changed(conn, spec, list(rows.values()), stored, counter, rejected)
+    gone = [
+        child
+        for parent_id, answer in children.items()
+        if answer.listed is not None
+        for child in stored_under.get(parent_id, [])
+        if child not in answer.listed
+    ]
+    delete_keys(conn, spec.table, key, gone, counter)
+    return written
+
+
+@cache
+def _children_of(parent_table: str, table: str, column: str, key: str) -> Any:
+    return text(
+        f"SELECT p.id, c.{quote(key)}, c.raw_json FROM {quote(parent_table)} AS p "
+        f"LEFT JOIN {quote(table)} AS c ON c.{quote(column)} = p.id WHERE p.id IN :parents"
+    ).bindparams(bindparam("parents", expanding=True))
+
+
+def _write_changed(
+    conn: Connection,
+    spec: TableSpec,
+    rows: list[Row],
+    stored: dict[Any, Any],
+    counter: ChangeCounter,
+    rejected: Rejected | None,
+) -> Written:
+    """Insert the rows whose key is not in ``stored`` (key -> raw_json), update those whose
+    ``raw_json`` differs from it, and leave the rest alone."""
+    key_at, raw_at = spec.columns.index(spec.key[0]), spec.columns.index("raw_json")
+    changed = [row for row in rows if stored.get(row[key_at]) != row[raw_at]]
+    if not changed:
+        return Written()
     new = [row for row in changed if row[key_at] not in stored]
     updated = [row for row in changed if row[key_at] in stored]
     warnings: list[str] | None = None if rejected is None else []
     dialect = dialect_of(conn)
     if new:
-        sql = _insert_sql(dialect, spec.table, tuple(columns))
-        new = _execute_rows(conn, dialect, sql, spec, new, warnings, inserting=True)
+        new = _execute_rows(conn, dialect, spec, new, warnings, inserting=True)
         queue_new_rows(conn, spec.table, [row[key_at] for row in new])
     if updated:
-        sql = _upsert_sql(dialect, spec.table, tuple(columns), tuple(spec.key))
-        updated = _execute_rows(conn, dialect, sql, spec, updated, warnings, inserting=False)
+        updated = _execute_rows(conn, dialect, spec, updated, warnings, inserting=False)
     if warnings and rejected is not None:
         rejected(warnings)
         changed = [*new, *updated]
@@ -157,25 +231,32 @@ def upsert(
 def _execute_rows(
     conn: Connection,
     dialect: Dialect,
-    sql: str,
     spec: TableSpec,
     rows: list[Row],
     warnings: list[str] | None,
     *,
     inserting: bool,
 ) -> list[Row]:
-    """Run ``sql`` for each of ``rows``; return the rows written.
+    """Insert ``rows`` (all new) or upsert them; return the rows written.
 
     The batch goes in one call. Should the database refuse a row, the
     dialect leaves the transaction usable (SQLite undoes only that row's
-    statement, so the rows before it stay written), and the rest is done row
-    by row, each refused row becoming a warning. Rows a batch of inserts wrote
-    before the refusal are found by key (they were all new); an upsert may
-    simply be run again.
+    statement, so the rows before it stay written; PostgreSQL the whole batch),
+    and the rest is done row by row, each refused row becoming a warning. Rows a
+    batch of inserts wrote before the refusal are found by key (they were all
+    new); an upsert may simply be run again.
     """
+    columns = tuple(spec.columns)
+
+    def execute(batch: list[Row]) -> None:
+        if inserting:
+            dialect.insert_rows(conn, spec.table, columns, batch)
+        else:
+            conn.exec_driver_sql(_upsert_sql(dialect, spec.table, columns, tuple(spec.key)), batch)
+
     try:
         with dialect.refusable(conn):
-            conn.exec_driver_sql(sql, rows)
+            execute(rows)
     except IntegrityError:
         if warnings is None:
             raise
@@ -190,7 +271,7 @@ def _execute_rows(
             continue
         try:
             with dialect.refusable(conn):
-                conn.exec_driver_sql(sql, row)
+                execute([row])
         except IntegrityError as exc:
             warnings.append(refusal(spec, row, exc, dialect))
         else:
@@ -262,7 +343,7 @@ def replace_ticket_custom_fields(
     dialect = dialect_of(conn)
     fresh = [row for row in rows if row[0] in new_tickets]
     if fresh:
-        conn.exec_driver_sql(_insert_sql(dialect, table, columns), fresh)
+        dialect.insert_rows(conn, table, columns, fresh)
         counter.add(table, inserted=len(fresh))
     ticket_ids = [ticket_id for ticket_id in ticket_ids if ticket_id not in new_tickets]
     rows = [row for row in rows if row[0] not in new_tickets]

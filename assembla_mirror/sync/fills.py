@@ -34,6 +34,8 @@ PARENT_KEY = {Parent.TICKET: "ticket_id", Parent.TASK: "task_id"}
 
 #: Called as each item is done: (connection, item id).
 Done = Callable[[Connection, int], None]
+#: Most items one job fetches (one after another) and writes together.
+MAX_ITEMS_PER_JOB = 8
 
 
 @dataclass(frozen=True)
@@ -81,52 +83,80 @@ def items_of(parent: Stream, rows: Sequence[Row]) -> list[Item]:
 def queue(
     ctx: SyncContext, stream: Stream, items: Sequence[Item], on_done: Done | None = None
 ) -> int:
-    """Fetch the children of ``items`` (once each per run); how many were queued."""
+    """Fetch the children of ``items`` (once each per run); how many were queued.
+
+    Items go to jobs a few at a time (:func:`items_job`), as many jobs as there
+    are workers while that keeps each small: every request still has a worker,
+    and the writer handles a job's items together.
+    """
     fresh = [item for item in items if item.id not in ctx.queued[stream.name]]
     ctx.queued[stream.name].update(item.id for item in fresh)
-    ctx.pipeline.add_all(item_job(ctx, stream, item, on_done) for item in fresh)
+    size = min(MAX_ITEMS_PER_JOB, max(1, -(-len(fresh) // ctx.pipeline.workers)))
+    ctx.pipeline.add_all(
+        items_job(ctx, stream, fresh[start : start + size], on_done)
+        for start in range(0, len(fresh), size)
+    )
     return len(fresh)
 
 
-def item_job(ctx: SyncContext, stream: Stream, item: Item, on_done: Done | None) -> FetchJob:
-    """Fetch one item's children and make the stored ones match."""
+def items_job(
+    ctx: SyncContext, stream: Stream, items: Sequence[Item], on_done: Done | None
+) -> FetchJob:
+    """Fetch the children of a few items, one after another, and make the stored ones match.
+
+    Their pages are kept until the last is in (an item has a page or two), then
+    written together, deletions included, in a handful of statements for all of
+    them: each statement is a round trip to a database server, and a fill has
+    thousands of items.
+    """
     declared = listing(stream)
     parent_table, parent_key = PARENT_TABLE[stream.parent], PARENT_KEY[stream.parent]
     key_at = stream.spec.columns.index(parent_key)
-    path = declared.path.format(space=item.space_id, number=item.number, id=item.id)
-    context = item.space_id if "space_id" in stream.spec.extra else None
-    decode = ctx.decoder.for_table(stream.spec, context)
-    seen: set[Any] = set()
-    unreadable: list[bool] = []
+    context_of = (
+        (lambda item: item.space_id) if "space_id" in stream.spec.extra else (lambda _item: None)
+    )
+    answers: dict[int, list[Page]] = {item.id: [] for item in items}
 
-    def fetch() -> Iterator[Page]:
+    def fetch_item(item: Item) -> Iterator[tuple[int, Page]]:
+        path = declared.path.format(space=item.space_id, number=item.number, id=item.id)
+        decode = ctx.decoder.for_table(stream.spec, context_of(item))
         try:
             if declared.legacy:
-                yield ctx.client.read(path, None, decode, legacy=True)
+                yield item.id, ctx.client.read(path, None, decode, legacy=True)
                 return
             for _number, page, _last in ctx.client.iter_decoded(path, None, decode):
-                yield page if page is not None else Page.empty()
+                yield item.id, page if page is not None else Page.empty()
         except NotFoundError:  # deleted meanwhile (or not the caller's task after all)
-            yield Page.empty()
+            yield item.id, Page.empty()
 
-    def write(conn: Connection, page: Page) -> None:
-        if not lookups.row_exists(conn, parent_table, item.id):
-            return  # the parent went meanwhile, and its children with it
-        rows = page.rows
-        ctx.record(rows.warnings)
-        seen.update(rows.listed)  # stored or skipped: they exist
-        unreadable.append(len(rows.listed) < page.count)
-        ctx.upsert(conn, stream.spec, [row for row in rows.rows if row[key_at] == item.id])
+    def fetch() -> Iterator[tuple[int, Page]]:
+        for item in items:
+            yield from fetch_item(item)
+
+    def write(_conn: Connection, answer: tuple[int, Page]) -> None:
+        item_id, page = answer
+        answers[item_id].append(page)
 
     def finish(conn: Connection) -> None:
-        if not any(unreadable) and lookups.row_exists(conn, parent_table, item.id):
-            scope = {parent_key: item.id}
-            store.delete_missing(conn, stream.spec.table, "id", scope, seen, ctx.counter)
-        ctx.progress.advance(stream.name, 1)
-        if on_done is not None:
-            on_done(conn, item.id)
+        children: dict[Any, store.Children] = {}
+        for item_id, pages in answers.items():
+            seen: set[Any] = set()  # stored or skipped: they exist
+            rows: list[Row] = []
+            for page in pages:
+                ctx.record(page.rows.warnings)
+                seen.update(page.rows.listed)
+                rows += [row for row in page.rows.rows if row[key_at] == item_id]
+            readable = all(len(page.rows.listed) == page.count for page in pages)
+            # An unreadable record may be a stored one: then nothing is deleted.
+            children[item_id] = store.Children(rows, seen if readable else None)
+        parent = (parent_table, parent_key)
+        store.replace_children(conn, stream.spec, parent, children, ctx.counter, ctx.record)
+        for item_id in answers:
+            ctx.progress.advance(stream.name, 1)
+            if on_done is not None:
+                on_done(conn, item_id)
 
-    return FetchJob(f"{stream.name}:{item.id}", fetch, write, finish)
+    return FetchJob(f"{stream.name}:{items[0].id}+{len(items) - 1}", fetch, write, finish)
 
 
 # --- first fills and reconciliations ------------------------------------------------
@@ -229,17 +259,15 @@ def fill_checkpoint(
         ctx.complete(conn, state, reconciled=True)
         return None
     tracker = CompletionPrefix(item_ids)
-    resource, scope = state.resource, state.space_id
 
     def done(conn: Connection, item_id: int) -> None:
-        current = load_state(conn, resource, scope)
+        # The fill alone writes this state while it runs: no need to read it back.
         prefix = tracker.complete(item_id)
-        if prefix is not None:
-            current.filled_through = prefix
         if tracker.finished:
-            ctx.complete(conn, current, reconciled=True)
-        else:
-            save_state(conn, current)
+            ctx.complete(conn, state, reconciled=True)
+        elif prefix is not None:
+            state.filled_through = prefix
+            save_state(conn, state)
 
     for item_id in item_ids:
         if item_id in fetched:

@@ -30,7 +30,13 @@ from assembla_mirror.model import convert as n
 from assembla_mirror.pages.jsonlist import JsonList
 from assembla_mirror.store import lookups
 from assembla_mirror.store.checkpoints import ACCOUNT, load_state
-from assembla_mirror.store.database import current_revision, head_revision, open_db, open_readonly
+from assembla_mirror.store.database import (
+    current_revision,
+    head_revision,
+    mirror_exists,
+    open_db,
+    open_readonly,
+)
 from assembla_mirror.store.writes import count_rows
 from assembla_mirror.sync import account
 from assembla_mirror.sync.activity import KEY, Event, numbered, read_params
@@ -97,12 +103,8 @@ def planning_engine(path: str | Path) -> Iterator[Engine]:
     at all, is planned as an empty one. A mirror in a read-only location is read
     as it is (see :func:`~assembla_mirror.store.database.open_readonly`).
     """
-    # Imported here, not at the top: this function is kept in step with store.database.
-    from assembla_mirror.store.database import database_target
-
-    target = database_target(path)
-    if target.file.exists():
-        engine = open_readonly(target)
+    if mirror_exists(path):
+        engine = open_readonly(path)
         try:
             if current_revision(engine) == head_revision():
                 yield engine

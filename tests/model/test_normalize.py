@@ -132,7 +132,8 @@ def test_integer_where_a_string_id_belongs_is_kept_as_text() -> None:
 def test_unicode_nul_and_lone_surrogates() -> None:
     summary = "Ünïcödé 日本語 🚀 עברית \x00 nul \ud800 lone"
     row = as_dict(n.TICKETS, n.to_row(n.TICKETS, dict(SAMPLES["ticket"], summary=summary)))
-    assert row["summary"].startswith("Ünïcödé 日本語 🚀 עברית \x00 nul ")
+    # NUL becomes U+FFFD: PostgreSQL's text cannot hold it, and both databases store the same.
+    assert row["summary"].startswith("Ünïcödé 日本語 🚀 עברית \ufffd nul ")
     assert "\ud800" not in row["summary"]
     row["summary"].encode("utf-8")  # storable
     row["raw_json"].encode("utf-8")

@@ -184,12 +184,14 @@ def test_a_worker_that_cannot_start_leaves_the_decoding_to_this_process(
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads /proc (Linux)")
 def test_a_worker_never_sees_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ASSEMBLA_API_SECRET", "very-secret-value")
+    monkeypatch.setenv("ASSEMBLA_MIRROR_DB", "postgresql://me:db-password@host/mirror")
+    monkeypatch.setenv("PGPASSWORD", "another-password")
     with Decoder(1) as decoder:
         decoder.decode(n.TASKS, None, b"[]")
         (worker,) = decoder._workers
         environ = Path(f"/proc/{worker.process.pid}/environ").read_bytes()
-        assert b"very-secret-value" not in environ
-        assert b"ASSEMBLA_" not in environ
+        for secret in (b"very-secret-value", b"db-password", b"another-password", b"ASSEMBLA_"):
+            assert secret not in environ
     assert decoder.worker_peak_rss_kib is not None
     assert decoder.worker_peak_rss_kib > 0
 

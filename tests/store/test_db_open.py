@@ -180,11 +180,10 @@ def test_a_sqlite_url_is_opened_as_a_url(tmp_path: Path, monkeypatch: pytest.Mon
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        (
-            "postgresql://mirror:s3cret@db.example/mirror",
-            "only SQLite is supported by this version",
-        ),
-        ("mysql+pymysql://mirror:s3cret@db.example/mirror", "only SQLite is supported"),
+        ("mysql+pymysql://mirror:s3cret@db.example/mirror", "cannot use a mysql database"),
+        ("postgresql+asyncpg://mirror:s3cret@db.example/mirror", "driver is not supported"),
+        ("postgresql://mirror:s3cret@db.example", "names no database"),
+        ("postgresql://mirror:s3cret@db.example/m?schema=Bad-Name", "must be a plain name"),
         ("sqlite+aiosqlite:///x.db", "driver is not supported"),
         ("sqlite:///x.db?mode=ro&uri=true", "path only"),
         ("sqlite://mirror:s3cret@host/x.db", "path only"),

@@ -14,8 +14,10 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from assembla_mirror.errors import ConfigError, LockedError, SchemaError
+from assembla_mirror.store.backends import dialect_for, dialect_of
 from assembla_mirror.store.database import head_revision, open_db
-from assembla_mirror.store.dialect import SQLITE, Contents, dialect_for, dialect_of
+from assembla_mirror.store.dialect import Contents
+from assembla_mirror.store.sqlite import SQLITE
 from assembla_mirror.store.target import DatabaseTarget, database_target
 from tests.store.test_db_open import frozen, other_application
 
@@ -58,13 +60,13 @@ def test_the_dialect_comes_from_the_url_or_the_connection(
     target: DatabaseTarget, engine: Engine
 ) -> None:
     assert dialect_for(target) is SQLITE
-    assert dialect_for(database_target(f"sqlite:///{target.file}")) is SQLITE
+    assert dialect_for(database_target(f"sqlite:///{target.sqlite_file()}")) is SQLITE
     assert dialect_of(engine) is SQLITE
     assert SQLITE.name == engine.dialect.name == "sqlite"
     with engine.connect() as conn:
         assert dialect_of(conn) is SQLITE
-    elsewhere = DatabaseTarget(Path("x"), Path("/x"), URL.create("postgresql", database="x"))
-    with pytest.raises(ConfigError, match="cannot use a postgresql database"):
+    elsewhere = DatabaseTarget(URL.create("mysql", database="x"), "mysql://x")
+    with pytest.raises(ConfigError, match="cannot use a mysql database"):
         dialect_for(elsewhere)
 
 
@@ -72,19 +74,19 @@ def test_the_dialect_comes_from_the_url_or_the_connection(
 
 
 def test_contents_reads_without_changing_anything(target: DatabaseTarget, tmp_path: Path) -> None:
-    before = target.file.read_bytes()
+    before = target.sqlite_file().read_bytes()
     contents = SQLITE.contents(target, readonly=False, busy_timeout_ms=TIMEOUT_MS)
     assert contents.revision == head_revision()
     assert {"spaces", "tickets", "hours_by_space", "alembic_version"} <= contents.names
     assert sorted(os.listdir(tmp_path)) == ["m.db"]  # no -wal or -shm left behind
     assert SQLITE.contents(target, readonly=True, busy_timeout_ms=TIMEOUT_MS) == contents
-    assert target.file.read_bytes() == before
+    assert target.sqlite_file().read_bytes() == before
 
     new = database_target(tmp_path / "new.db")
-    new.file.touch()  # as the run lock leaves it
+    new.sqlite_file().touch()  # as the run lock leaves it
     assert SQLITE.contents(new, readonly=False, busy_timeout_ms=TIMEOUT_MS) == Contents()
     shop = database_target(tmp_path / "shop.db")
-    other_application(shop.file)
+    other_application(shop.sqlite_file())
     assert SQLITE.contents(shop, readonly=False, busy_timeout_ms=TIMEOUT_MS) == Contents(
         None, frozenset({"users", "orders"})
     )
@@ -136,7 +138,7 @@ def test_a_readonly_engine_only_reads(target: DatabaseTarget) -> None:
 def test_writable(target: DatabaseTarget, tmp_path: Path) -> None:
     assert SQLITE.writable(target)
     assert SQLITE.writable(database_target(tmp_path / "not-yet.db"))
-    with frozen(target.file):
+    with frozen(target.sqlite_file()):
         assert not SQLITE.writable(target)
 
 
@@ -149,7 +151,7 @@ def test_backup_is_a_consistent_copy_beside_the_file(
     with engine.begin() as conn:  # committed to the WAL only: the copy must hold it too
         conn.execute(text("UPDATE spaces SET name = 'In the WAL'"))
     copy = SQLITE.backup(target, "0042", busy_timeout_ms=TIMEOUT_MS)
-    assert copy.parent == target.file.parent
+    assert copy.parent == target.sqlite_file().parent
     assert copy.name.startswith("m.db.bak-")
     assert copy.name.endswith("-0042")
     with sqlite3.connect(copy) as backup:

@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from assembla_mirror.errors import ConfigError, LockedError, StorageError
 from assembla_mirror.store.database import current_revision, head_revision, open_for_sync
-from assembla_mirror.store.dialect import SQLITE
+from assembla_mirror.store.sqlite import SQLITE
 from assembla_mirror.store.target import database_target
 from tests.support import run_lock_held_elsewhere
 

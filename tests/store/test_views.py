@@ -17,9 +17,10 @@ from assembla_mirror.read.datasette.queries import QUERIES, SPACE, TASK_DATES
 from assembla_mirror.read.reports import hours
 from assembla_mirror.read.reports.hours import NO_DATE
 from assembla_mirror.store.database import migrations_dir, open_db, open_existing
-from assembla_mirror.store.dialect import SQLITE, Dialect, SQLiteDialect
+from assembla_mirror.store.dialect import Dialect
 from assembla_mirror.store.expressions import expressions, for_datasette, hours_per_space
 from assembla_mirror.store.runs import get_meta, set_meta
+from assembla_mirror.store.sqlite import SQLITE, SQLiteDialect
 from assembla_mirror.store.views import META_KEY, definitions_record, view_definitions
 from tests.store.test_db_open import frozen, mirror_at
 
@@ -260,10 +261,13 @@ def test_canned_queries_use_the_shared_definitions() -> None:
     assert x.today in sql["daily_activity"]
 
 
-def test_the_start_of_a_week_is_spelled_only_by_the_dialect() -> None:
-    spelled = {
-        str(path.relative_to(PACKAGE))
-        for path in PACKAGE.rglob("*.py")
-        if "weekday 1" in path.read_text("utf-8")
-    }
-    assert spelled == {"store/dialect.py"}
+def test_the_start_of_a_week_is_spelled_only_by_the_dialects() -> None:
+    def spelling(words: str) -> set[str]:
+        return {
+            str(path.relative_to(PACKAGE))
+            for path in PACKAGE.rglob("*.py")
+            if words in path.read_text("utf-8")
+        }
+
+    assert spelling("weekday 1") == {"store/sqlite.py"}
+    assert spelling("date_trunc('week'") == {"store/postgres.py"}

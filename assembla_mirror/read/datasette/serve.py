@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
-from assembla_mirror.errors import MirrorError
+from assembla_mirror.errors import ConfigError, MirrorError
+from assembla_mirror.store.target import database_target
 
 INSTALL_HINT = "install it with: pip install 'assembla-mirror[datasette]'"
 
@@ -18,6 +19,17 @@ def datasette_cli() -> ModuleType:
         return importlib.import_module("datasette.cli")
     except ImportError:
         raise MirrorError(f"Datasette is not installed; {INSTALL_HINT}") from None
+
+
+def check_servable(db: str | Path) -> None:
+    """Refuse a mirror Datasette cannot open: it reads SQLite files only."""
+    target = database_target(db)
+    if target.backend != "sqlite":
+        raise ConfigError(
+            f"Datasette reads SQLite files only, and {target} is a {target.backend} "
+            "database: query it with psql, pandas, Metabase or Grafana, or copy it into a "
+            "file for Datasette (mirror db copy URL mirror.db)"
+        )
 
 
 def serve(
@@ -33,6 +45,7 @@ def serve(
     The file is served mutable (not ``-i``): a sync may write to it meanwhile,
     and the mirror's WAL mode lets Datasette keep reading while it does.
     """
+    check_servable(db_path)
     module = datasette_cli()
     args = [
         "serve",

@@ -1,0 +1,326 @@
+"""Copying a whole mirror from one database to another (``mirror db copy``).
+
+Everything the mirror knows goes: every table of the model (entities, custom
+field values, checkpoints, run history with its ids) and the remembered facts,
+so the copy's next sync is incremental and costs no more requests than the
+source's would. Left behind is what describes a database rather than the
+mirror: the record of which view definitions it holds (the destination wrote
+its own when it was opened), the search queue and the full-text index, which
+the destination rebuilds from the copied rows in its own dialect.
+
+The source is read in one read transaction, a consistent snapshot even while a
+sync writes it (SQLite in WAL mode; a repeatable-read transaction on a server).
+The destination is written under its run lock (no sync writes it meanwhile) in
+one transaction: an interrupted copy leaves it without a mirror, and the same
+copy can simply be run again. Rows are streamed from the source and inserted
+in batches, parents before children, so memory stays bounded whatever the
+size of the mirror.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, Engine, Select, Table, func, literal, select, text, type_coerce
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.types import TypeDecorator
+
+from assembla_mirror.errors import ConfigError, MirrorError, SchemaError, StorageError
+from assembla_mirror.model.tables import Base
+from assembla_mirror.store.backends import dialect_of
+from assembla_mirror.store.database import open_existing, open_for_sync
+from assembla_mirror.store.failures import describe_database_error
+from assembla_mirror.store.search import INDEXED, index_pending
+from assembla_mirror.store.target import DatabaseTarget, database_target
+from assembla_mirror.store.views import META_KEY as VIEWS_META_KEY
+
+#: Rows per insert statement (and per fetch from the source): large enough that
+#: a statement's overhead vanishes, small enough to keep memory flat.
+BATCH_ROWS = 5000
+#: ``mirror_meta`` keys that describe the database itself, not the mirror.
+LOCAL_META_KEYS = frozenset({VIEWS_META_KEY})
+#: Tables of the model that are not copied: the search queue (rebuilt instead).
+NOT_COPIED = frozenset({"search_pending"})
+#: The tables that show a database holds a mirror, named first when refusing one.
+MIRROR_SIGNS = ("spaces", "sync_runs", "sync_state")
+#: The progress key of rebuilding the search index.
+SEARCH_KEY = "search_index"
+
+
+class CopyProgress(Protocol):
+    """Receives a copy's progress: one stream per table (the key is the table's name)."""
+
+    def begin(self, key: str, label: str, total: int | None = None) -> None:
+        """A table starts; ``total`` rows will be copied."""
+
+    def advance(self, key: str, items: int = 0) -> None:
+        """A batch of ``items`` rows was written."""
+
+    def end(self, key: str) -> None:
+        """The table is complete."""
+
+
+class _Silent:
+    def begin(self, key: str, label: str, total: int | None = None) -> None:
+        pass
+
+    def advance(self, key: str, items: int = 0) -> None:
+        pass
+
+    def end(self, key: str) -> None:
+        pass
+
+
+@dataclass
+class CopyReport:
+    """What a copy did: where from and to (named as they print), rows per table,
+    search entries rebuilt, and how long it took."""
+
+    source: str
+    destination: str
+    rows: dict[str, int] = field(default_factory=dict)
+    indexed: int = 0
+    seconds: float = 0.0
+
+    @property
+    def total_rows(self) -> int:
+        """Rows copied, all tables together."""
+        return sum(self.rows.values())
+
+
+def copied_tables() -> list[Table]:
+    """The tables a copy fills, parents before children."""
+    return [table for table in Base.metadata.sorted_tables if table.name not in NOT_COPIED]
+
+
+def copy_mirror(
+    source: str | Path,
+    destination: str | Path,
+    *,
+    progress: CopyProgress | None = None,
+    batch_rows: int = BATCH_ROWS,
+) -> CopyReport:
+    """Copy the mirror at ``source`` into ``destination`` (each a path or a database URL).
+
+    ``source`` must hold a mirror; ``destination`` is created (or migrated) and
+    must hold none. Raises :class:`ConfigError` for a missing or empty source
+    and for a copy onto itself, :class:`SchemaError` for a destination that
+    already holds a mirror (left untouched), :class:`LockedError` while a sync
+    runs on the destination, and :class:`StorageError` when either database
+    cannot be read or written; the destination then holds no mirror.
+    """
+    progress = progress or _Silent()
+    source_target, destination_target = database_target(source), database_target(destination)
+    if same_database(source_target, destination_target):
+        raise ConfigError(
+            f"{source_target} and {destination_target} are the same database: "
+            "a mirror cannot be copied onto itself"
+        )
+    report = CopyReport(str(source_target), str(destination_target))
+    started = time.monotonic()
+    source_engine = open_existing(source_target)
+    try:
+        with _reading(source_engine, source_target) as reader:
+            report.rows = _row_counts(reader)
+            if not report.total_rows:
+                raise ConfigError(f"{source_target} holds no mirror yet: nothing to copy")
+            with (
+                _naming(destination_target),
+                open_for_sync(destination) as destination_engine,
+                destination_engine.begin() as writer,
+            ):
+                _refuse_a_mirror(writer, destination_target)
+                for table in copied_tables():
+                    batches = _batches(reader, table, batch_rows, source_target)
+                    _write_table(writer, table, batches, report, progress)
+                for table in copied_tables():
+                    _continue_ids(writer, table)
+                report.indexed = _rebuild_search(writer, progress)
+    finally:
+        source_engine.dispose()
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def same_database(one: DatabaseTarget, other: DatabaseTarget) -> bool:
+    """Whether two targets name the same database (for files: the same file, however
+    it is reached; for servers: the same URL, password aside, and schema)."""
+    if one.file is not None and other.file is not None:
+        if one.file == other.file:
+            return True
+        try:
+            return os.path.samefile(one.file, other.file)
+        except OSError:  # one does not exist yet
+            return False
+    return _identity(one) == _identity(other)
+
+
+def _identity(target: DatabaseTarget) -> tuple[str, str]:
+    url = target.url.set(password=None).render_as_string(hide_password=False)
+    return url, target.schema
+
+
+# --- the source ---------------------------------------------------------------------
+
+
+@contextmanager
+def _reading(engine: Engine, target: DatabaseTarget) -> Iterator[Connection]:
+    """A connection to ``engine`` inside one read transaction: a consistent snapshot."""
+    with _naming(target), engine.connect() as connection:
+        connection.execution_options(**_snapshot_options(connection))
+        with connection.begin():
+            yield connection
+
+
+def _snapshot_options(connection: Connection) -> dict[str, Any]:
+    """What makes one transaction read one snapshot. SQLite in WAL mode does by itself;
+    a server's default (read committed) takes a new snapshot for every statement.
+    (Dialect-specific: a candidate for the dialect's interface.)"""
+    if connection.dialect.name == "postgresql":
+        return {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+    return {}
+
+
+def _source_query(table: Table) -> Select[Any]:
+    """All rows of ``table`` to copy, as stored: columns stored as text that read back
+    as other Python types (UTC datetimes, dates) are read as their text, so they are
+    copied exactly; facts about the database itself are left out."""
+    columns = [
+        type_coerce(column, column.type.impl_instance).label(column.name)
+        if isinstance(column.type, TypeDecorator)
+        else column
+        for column in table.columns
+    ]
+    query = select(*columns)
+    if table.name == "mirror_meta":
+        query = query.where(table.c.key.not_in(LOCAL_META_KEYS))
+    return query
+
+
+def _row_counts(reader: Connection) -> dict[str, int]:
+    """Rows of each table to copy, counted in the snapshot."""
+    return {
+        table.name: reader.execute(
+            select(func.count()).select_from(_source_query(table).subquery())
+        ).scalar_one()
+        for table in copied_tables()
+    }
+
+
+def _batches(
+    reader: Connection, table: Table, size: int, target: DatabaseTarget
+) -> Iterator[list[tuple[Any, ...]]]:
+    """The rows of ``table``, streamed (never all in memory), ``size`` at a time."""
+    with _naming(target):
+        query = _source_query(table).execution_options(stream_results=True, yield_per=size)
+        for batch in reader.execute(query).partitions():
+            yield [tuple(row) for row in batch]
+
+
+# --- the destination ----------------------------------------------------------------
+
+
+def _refuse_a_mirror(writer: Connection, target: DatabaseTarget) -> None:
+    """Refuse a destination that holds any row a copy would write (spaces, runs,
+    checkpoints, remembered facts ...): it already holds a mirror, or part of one."""
+    held = [
+        table.name
+        for table in copied_tables()
+        if writer.execute(_source_query(table).limit(1)).first() is not None
+    ]
+    held.sort(key=lambda name: (name not in MIRROR_SIGNS, name))
+    if held:
+        shown = ", ".join(held[:3]) + (", ..." if len(held) > 3 else "")
+        raise SchemaError(
+            f"{target} already holds a mirror (rows in {shown}); it was left untouched. "
+            "Copy into a new file, or an empty database or schema"
+        )
+
+
+def _write_table(
+    writer: Connection,
+    table: Table,
+    batches: Iterator[list[tuple[Any, ...]]],
+    report: CopyReport,
+    progress: CopyProgress,
+) -> None:
+    """Insert ``batches`` of rows into ``table``, reporting progress."""
+    # The driver-level insert the sync's own writes use: rows go as tuples,
+    # without SQLAlchemy's per-row processing.
+    insert = dialect_of(writer).insert_sql(table.name, [column.name for column in table.columns])
+    progress.begin(table.name, table.name, report.rows[table.name])
+    copied = 0
+    for rows in batches:
+        writer.exec_driver_sql(insert, rows)
+        copied += len(rows)
+        progress.advance(table.name, len(rows))
+    progress.end(table.name)
+    report.rows[table.name] = copied
+
+
+def _continue_ids(writer: Connection, table: Table) -> None:
+    """Move the id sequence of ``table`` (if it has one) past the copied ids, so the
+    next run record does not take a copied run's id.
+
+    SQLite needs nothing: a new rowid follows the largest. (Dialect-specific: a
+    candidate for the dialect's interface.)
+    """
+    column = table.autoincrement_column
+    if column is None or writer.dialect.name != "postgresql":
+        return
+    quote = writer.dialect.identifier_preparer
+    name = quote.format_table(table)
+    writer.execute(
+        text(
+            "SELECT setval(pg_get_serial_sequence(:table, :column), "
+            f"(SELECT max({quote.quote(column.name)}) FROM {name}))"
+        ),
+        {"table": name, "column": column.name},
+    )
+
+
+def _rebuild_search(writer: Connection, progress: CopyProgress) -> int:
+    """Queue every searchable row and index the queue, in the copy's transaction."""
+    queue = Base.metadata.tables["search_pending"]
+    progress.begin(SEARCH_KEY, "search index")
+    for source in INDEXED:
+        rows = Base.metadata.tables[source]
+        writer.execute(
+            queue.insert().from_select(["source", "id"], select(literal(source), rows.c.id))
+        )
+    indexed = index_pending(writer)
+    progress.advance(SEARCH_KEY, indexed)
+    progress.end(SEARCH_KEY)
+    return indexed
+
+
+# --- errors -------------------------------------------------------------------------
+
+
+@contextmanager
+def _naming(target: DatabaseTarget) -> Iterator[None]:
+    """Turn a database's failure into one message naming the database ``target``
+    (never its password)."""
+    try:
+        yield
+    except MirrorError:
+        raise
+    except (DBAPIError, OSError) as exc:
+        described = describe_database_error(exc, target)
+        if described is not None:
+            raise described from exc
+        if not isinstance(exc, DBAPIError):
+            raise
+        # Another refusal (a constraint, say): the driver's first line says which.
+        lines = str(exc.orig).strip().splitlines()
+        raise StorageError(
+            f"the copy failed on {target}: {lines[0] if lines else type(exc.orig).__name__}; "
+            "the destination was left without a mirror: run the copy again",
+            path=str(target),
+        ) from exc
