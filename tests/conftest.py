@@ -18,7 +18,7 @@ import pytest
 
 if TYPE_CHECKING:
     from assembla_mirror.simulator import Simulator, World
-    from tests.read.use_mirror import SyncedAccount
+    from tests.read.use_mirror import PostgresAccount, SharedMirror, SyncedAccount
 
 
 @pytest.fixture(autouse=True)
@@ -111,16 +111,55 @@ def synced_mirror(synced_account: SyncedAccount) -> Path:
     return synced_account.path
 
 
+@pytest.fixture(scope="session")
+def synced_postgres_account(synced_account: SyncedAccount) -> Iterator[PostgresAccount]:
+    """The same account synced once per session into a schema of the test server, from
+    the same simulator (so it holds the same rows), dropped at the end of the session.
+
+    Read-only like the file: every test that uses it is checked to leave the digest of
+    its rows as it found it, and so is the session's end. Skipped, with the reason
+    shown, when the suite has no PostgreSQL server.
+    """
+    from tests.read.use_mirror import rows_digest, sync_into_postgres
+    from tests.support import fresh_postgres_mirror
+
+    with fresh_postgres_mirror() as url:
+        account = sync_into_postgres(synced_account.simulator, url)
+        yield account
+        assert rows_digest(url) == account.digest, "the shared PostgreSQL mirror was changed"
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def synced_on(request: pytest.FixtureRequest) -> SharedMirror:
+    """The shared synced mirror on each backend: a test using it runs once on the SQLite
+    file and once on the PostgreSQL schema (skipped, with its reason, without a server)."""
+    if request.param == "sqlite":
+        account: SharedMirror = request.getfixturevalue("synced_account")
+    else:
+        account = request.getfixturevalue("synced_postgres_account")
+    return account
+
+
 @pytest.fixture(autouse=True)
 def shared_mirror_is_left_alone(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Fail a test that wrote to the shared mirror (it should have taken a copy)."""
-    if "synced_account" not in request.fixturenames:
+    """Fail a test that wrote to a shared mirror (it should have taken a copy)."""
+    shared = [
+        name
+        for name in ("synced_account", "synced_postgres_account", "synced_on")
+        if name in request.fixturenames
+    ]
+    if not shared:
         yield
         return
-    account: SyncedAccount = request.getfixturevalue("synced_account")
-    before = account.file_state()
-    yield
-    assert account.file_state() == before, (
-        f"{request.node.nodeid} changed the shared mirror {account.path}; "
-        "a test that writes works on a copy (synced_account.copy_to(tmp_path))"
+    # synced_on is one of the other two: check each mirror once
+    accounts: list[SharedMirror] = list(
+        {id(value): value for value in map(request.getfixturevalue, shared)}.values()
     )
+    before = [account.state() for account in accounts]
+    yield
+    for account, state in zip(accounts, before, strict=True):
+        assert account.state() == state, (
+            f"{request.node.nodeid} changed the shared mirror {account.db}; "
+            "a test that writes works on a copy (synced_account.copy_to(tmp_path)) "
+            "or rolls its transaction back"
+        )

@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, bindparam, text
 
 from assembla_mirror.model.tables import TABLES
 from assembla_mirror.store.database import create_engine_for
@@ -40,6 +40,18 @@ def select_all(db: Db, sql: str) -> list[tuple[Any, ...]]:
     """The rows of a query (plain SQL both backends read) on the mirror ``db``."""
     with reading(db) as conn:
         return [tuple(row) for row in conn.exec_driver_sql(sql)]
+
+
+def select_bound(db: Db, sql: str, **binds: Any) -> list[tuple[Any, ...]]:
+    """The rows of a query with named binds (``WHERE id = :id``, read by SQLAlchemy's
+    ``text()`` on both backends) on the mirror ``db``; a list or tuple bind expands for
+    ``IN :name``."""
+    statement = text(sql)
+    expanding = [name for name, value in binds.items() if isinstance(value, list | tuple)]
+    if expanding:
+        statement = statement.bindparams(*(bindparam(name, expanding=True) for name in expanding))
+    with reading(db) as conn:
+        return [tuple(row) for row in conn.execute(statement, binds)]
 
 
 def utc_text(value: datetime | None) -> str | None:

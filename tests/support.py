@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,8 +26,9 @@ from sqlalchemy.pool import NullPool
 
 from assembla_mirror.api.credentials import Credentials
 from assembla_mirror.api.settings import ClientSettings
+from assembla_mirror.errors import LockedError
 from assembla_mirror.simulator import IN_PROCESS_URL, Simulator
-from assembla_mirror.store.sqlite import SQLITE
+from assembla_mirror.store.backends import dialect_for
 from assembla_mirror.store.target import database_target
 from assembla_mirror.sync import SyncOptions, SyncReport, sync
 
@@ -103,15 +105,17 @@ def run_sync_in_process(
 
 
 def _hold_run_lock(path: str, ready: Any) -> None:
-    with SQLITE.run_lock(database_target(path)):
+    target = database_target(path)
+    with dialect_for(target).run_lock(target):
         ready.set()
         signal.pause()
 
 
 @contextmanager
-def run_lock_held_elsewhere(path: Path) -> Iterator[None]:
-    """Another process holds the run lock of the mirror at ``path`` until the block ends,
-    when it is killed (SIGKILL: the kernel must release its lock)."""
+def run_lock_held_elsewhere(path: str | Path) -> Iterator[None]:
+    """Another process holds the run lock of the mirror at ``path`` (a file, or a
+    PostgreSQL URL) until the block ends, when it is killed (SIGKILL: the kernel, or the
+    server, must release its lock)."""
     context = multiprocessing.get_context("spawn")
     ready = context.Event()
     holder = context.Process(target=_hold_run_lock, args=(str(path), ready))
@@ -123,6 +127,26 @@ def run_lock_held_elsewhere(path: Path) -> Iterator[None]:
         assert holder.pid is not None
         os.kill(holder.pid, signal.SIGKILL)
         holder.join()
+
+
+def wait_for_run_lock(path: str | Path, seconds: float = 10.0) -> None:
+    """Wait until the run lock of the mirror at ``path`` can be taken (and release it);
+    raise the last :class:`LockedError` when it cannot be within ``seconds``.
+
+    A file lock is free as soon as its holder is dead; a PostgreSQL server ends a
+    killed client's session (and its advisory lock) a moment after the socket
+    closes, not at the same instant.
+    """
+    target = database_target(path)
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with dialect_for(target).run_lock(target):
+                return
+        except LockedError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 # --- PostgreSQL ------------------------------------------------------------------------

@@ -112,7 +112,10 @@ def echo_plan(plan: SyncPlan) -> None:
         else "no pacing (rate limit off)"
     )
     click.echo(f"\nEstimated: {plan.requests:,} requests, {pace}.")
-    click.echo(f"The dry run itself made {plan.probe_requests} read requests and wrote nothing.")
+    click.echo(
+        f"The dry run itself made {plan.probe_requests} read requests "
+        f"and wrote nothing to {plan.database}."
+    )
     for note in plan.notes:
         click.echo(f"Note: {note}")
 
@@ -336,7 +339,7 @@ Open the mirror yourself:
 
 @cli.group("db")
 def db_group() -> None:
-    """Inspect or upgrade the mirror's schema (every command upgrades on open anyway)."""
+    """Inspect, upgrade or copy the mirror (every command upgrades its schema on open anyway)."""
 
 
 @db_group.command("upgrade")

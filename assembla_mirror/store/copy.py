@@ -8,13 +8,12 @@ mirror: the record of which view definitions it holds (the destination wrote
 its own when it was opened), the search queue and the full-text index, which
 the destination rebuilds from the copied rows in its own dialect.
 
-The source is read in one read transaction, a consistent snapshot even while a
-sync writes it (SQLite in WAL mode; a repeatable-read transaction on a server).
-The destination is written under its run lock (no sync writes it meanwhile) in
-one transaction: an interrupted copy leaves it without a mirror, and the same
-copy can simply be run again. Rows are streamed from the source and inserted
-in batches, parents before children, so memory stays bounded whatever the
-size of the mirror.
+The source is read as one snapshot (:mod:`assembla_mirror.store.copy_source`),
+even while a sync writes it. The destination is written under its run lock (no
+sync writes it meanwhile) in one transaction: an interrupted copy leaves it
+without a mirror, and the same copy can simply be run again. Rows are streamed
+from the source and inserted in batches, parents before children, so memory
+stays bounded whatever the size of the mirror.
 """
 
 from __future__ import annotations
@@ -27,26 +26,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, Select, Table, func, literal, select, text, type_coerce
+from sqlalchemy import Connection, Table, literal, select, text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.types import TypeDecorator
 
 from assembla_mirror.errors import ConfigError, MirrorError, SchemaError, StorageError
 from assembla_mirror.model.tables import Base
 from assembla_mirror.store.backends import dialect_of
+from assembla_mirror.store.copy_source import (
+    batches,
+    copied_tables,
+    row_counts,
+    rows_to_copy,
+    snapshot,
+)
 from assembla_mirror.store.database import open_existing, open_for_sync
 from assembla_mirror.store.failures import describe_database_error
 from assembla_mirror.store.search import INDEXED, index_pending
 from assembla_mirror.store.target import DatabaseTarget, database_target
-from assembla_mirror.store.views import META_KEY as VIEWS_META_KEY
 
-#: Rows per insert statement (and per fetch from the source): large enough that
-#: a statement's overhead vanishes, small enough to keep memory flat.
+#: Rows per insert (and per fetch from the source): large enough that a
+#: statement's overhead vanishes, small enough to keep memory flat.
 BATCH_ROWS = 5000
-#: ``mirror_meta`` keys that describe the database itself, not the mirror.
-LOCAL_META_KEYS = frozenset({VIEWS_META_KEY})
-#: Tables of the model that are not copied: the search queue (rebuilt instead).
-NOT_COPIED = frozenset({"search_pending"})
 #: The tables that show a database holds a mirror, named first when refusing one.
 MIRROR_SIGNS = ("spaces", "sync_runs", "sync_state")
 #: The progress key of rebuilding the search index.
@@ -94,11 +94,6 @@ class CopyReport:
         return sum(self.rows.values())
 
 
-def copied_tables() -> list[Table]:
-    """The tables a copy fills, parents before children."""
-    return [table for table in Base.metadata.sorted_tables if table.name not in NOT_COPIED]
-
-
 def copy_mirror(
     source: str | Path,
     destination: str | Path,
@@ -126,8 +121,8 @@ def copy_mirror(
     started = time.monotonic()
     source_engine = open_existing(source_target)
     try:
-        with _reading(source_engine, source_target) as reader:
-            report.rows = _row_counts(reader)
+        with _naming(source_target), snapshot(source_engine) as reader:
+            report.rows = row_counts(reader)
             if not report.total_rows:
                 raise ConfigError(f"{source_target} holds no mirror yet: nothing to copy")
             with (
@@ -137,9 +132,8 @@ def copy_mirror(
             ):
                 _refuse_a_mirror(writer, destination_target)
                 for table in copied_tables():
-                    batches = _batches(reader, table, batch_rows, source_target)
-                    _write_table(writer, table, batches, report, progress)
-                for table in copied_tables():
+                    rows = _named_batches(reader, table, batch_rows, source_target)
+                    _write_table(writer, table, rows, report, progress)
                     _continue_ids(writer, table)
                 report.indexed = _rebuild_search(writer, progress)
     finally:
@@ -161,66 +155,20 @@ def same_database(one: DatabaseTarget, other: DatabaseTarget) -> bool:
     return _identity(one) == _identity(other)
 
 
-def _identity(target: DatabaseTarget) -> tuple[str, str]:
-    url = target.url.set(password=None).render_as_string(hide_password=False)
-    return url, target.schema
+def _identity(target: DatabaseTarget) -> tuple[Any, ...]:
+    # Every part of the URL but the password (URL.set(password=None) would keep it).
+    url = target.url
+    query = tuple(sorted(url.query.items()))
+    return url.drivername, url.username, url.host, url.port, url.database, query, target.schema
 
 
-# --- the source ---------------------------------------------------------------------
-
-
-@contextmanager
-def _reading(engine: Engine, target: DatabaseTarget) -> Iterator[Connection]:
-    """A connection to ``engine`` inside one read transaction: a consistent snapshot."""
-    with _naming(target), engine.connect() as connection:
-        connection.execution_options(**_snapshot_options(connection))
-        with connection.begin():
-            yield connection
-
-
-def _snapshot_options(connection: Connection) -> dict[str, Any]:
-    """What makes one transaction read one snapshot. SQLite in WAL mode does by itself;
-    a server's default (read committed) takes a new snapshot for every statement.
-    (Dialect-specific: a candidate for the dialect's interface.)"""
-    if connection.dialect.name == "postgresql":
-        return {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
-    return {}
-
-
-def _source_query(table: Table) -> Select[Any]:
-    """All rows of ``table`` to copy, as stored: columns stored as text that read back
-    as other Python types (UTC datetimes, dates) are read as their text, so they are
-    copied exactly; facts about the database itself are left out."""
-    columns = [
-        type_coerce(column, column.type.impl_instance).label(column.name)
-        if isinstance(column.type, TypeDecorator)
-        else column
-        for column in table.columns
-    ]
-    query = select(*columns)
-    if table.name == "mirror_meta":
-        query = query.where(table.c.key.not_in(LOCAL_META_KEYS))
-    return query
-
-
-def _row_counts(reader: Connection) -> dict[str, int]:
-    """Rows of each table to copy, counted in the snapshot."""
-    return {
-        table.name: reader.execute(
-            select(func.count()).select_from(_source_query(table).subquery())
-        ).scalar_one()
-        for table in copied_tables()
-    }
-
-
-def _batches(
-    reader: Connection, table: Table, size: int, target: DatabaseTarget
+def _named_batches(
+    reader: Connection, table: Table, size: int, source: DatabaseTarget
 ) -> Iterator[list[tuple[Any, ...]]]:
-    """The rows of ``table``, streamed (never all in memory), ``size`` at a time."""
-    with _naming(target):
-        query = _source_query(table).execution_options(stream_results=True, yield_per=size)
-        for batch in reader.execute(query).partitions():
-            yield [tuple(row) for row in batch]
+    """:func:`~assembla_mirror.store.copy_source.batches`, a failure to read them named
+    as the source's (it surfaces while the destination is being written)."""
+    with _naming(source):
+        yield from batches(reader, table, size)
 
 
 # --- the destination ----------------------------------------------------------------
@@ -228,11 +176,12 @@ def _batches(
 
 def _refuse_a_mirror(writer: Connection, target: DatabaseTarget) -> None:
     """Refuse a destination that holds any row a copy would write (spaces, runs,
-    checkpoints, remembered facts ...): it already holds a mirror, or part of one."""
+    checkpoints, remembered facts ...): it already holds a mirror, or part of one.
+    Empty mirror tables (say, from ``mirror db upgrade``) are no mirror."""
     held = [
         table.name
         for table in copied_tables()
-        if writer.execute(_source_query(table).limit(1)).first() is not None
+        if writer.execute(rows_to_copy(table).limit(1)).first() is not None
     ]
     held.sort(key=lambda name: (name not in MIRROR_SIGNS, name))
     if held:
@@ -246,20 +195,21 @@ def _refuse_a_mirror(writer: Connection, target: DatabaseTarget) -> None:
 def _write_table(
     writer: Connection,
     table: Table,
-    batches: Iterator[list[tuple[Any, ...]]],
+    rows: Iterator[list[tuple[Any, ...]]],
     report: CopyReport,
     progress: CopyProgress,
 ) -> None:
-    """Insert ``batches`` of rows into ``table``, reporting progress."""
-    # The driver-level insert the sync's own writes use: rows go as tuples,
-    # without SQLAlchemy's per-row processing.
-    insert = dialect_of(writer).insert_sql(table.name, [column.name for column in table.columns])
+    """Insert the batches of ``rows`` into ``table``, reporting progress."""
+    # The dialect's bulk insert, as the sync's own writes use it (COPY on
+    # PostgreSQL): rows go as tuples, without SQLAlchemy's per-row processing.
+    dialect = dialect_of(writer)
+    columns = [column.name for column in table.columns]
     progress.begin(table.name, table.name, report.rows[table.name])
     copied = 0
-    for rows in batches:
-        writer.exec_driver_sql(insert, rows)
-        copied += len(rows)
-        progress.advance(table.name, len(rows))
+    for batch in rows:
+        dialect.insert_rows(writer, table.name, columns, batch)
+        copied += len(batch)
+        progress.advance(table.name, len(batch))
     progress.end(table.name)
     report.rows[table.name] = copied
 
@@ -276,6 +226,7 @@ def _continue_ids(writer: Connection, table: Table) -> None:
         return
     quote = writer.dialect.identifier_preparer
     name = quote.format_table(table)
+    # setval(..., NULL) of an empty table leaves the sequence alone.
     writer.execute(
         text(
             "SELECT setval(pg_get_serial_sequence(:table, :column), "

@@ -26,7 +26,7 @@ DDL included, happens in a real transaction.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +123,7 @@ def _refuse_unusable(target: DatabaseTarget, contents: Contents, head: str) -> N
             _refuse_foreign(target, contents)
         raise SchemaError(
             f"{target} was written by a newer version of assembla-mirror (schema revision "
-            f"{contents.revision}); upgrade assembla-mirror to use it. The file was not changed."
+            f"{contents.revision}); upgrade assembla-mirror to use it. Nothing was changed."
         ) from None
 
 
@@ -132,9 +132,15 @@ def _refuse_foreign(target: DatabaseTarget, contents: Contents) -> None:
     sample = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
     raise SchemaError(
         f"{target} is not an assembla-mirror database: it holds another application's "
-        f"tables ({sample}). It was left untouched; give the path of a mirror or of "
-        "a new file."
+        f"tables ({sample}). It was left untouched; {_elsewhere(target)}."
     )
+
+
+def _elsewhere(target: DatabaseTarget) -> str:
+    """Where a mirror can go instead of ``target``, in the words of its kind of database."""
+    if target.file is not None:
+        return "give the path of a mirror or of a new file"
+    return "give a mirror's URL, or a new schema with ?schema=NAME"
 
 
 def _refuse_readonly(target: DatabaseTarget, dialect: Dialect) -> None:
@@ -238,7 +244,9 @@ def open_existing(path: str | Path | DatabaseTarget) -> Engine:
     with _described(target):
         exists = dialect_for(target).exists(target)
     if not exists:
-        raise ConfigError(f"no mirror at {target}; create it with `mirror sync --db {target}`")
+        # A URL's shown form hides its password: not a command to copy.
+        how = f"`mirror sync --db {target}`" if target.file else "`mirror sync` with that URL"
+        raise ConfigError(f"no mirror at {target}; create it with {how}")
     return _open(target, upgrade=True, writer=False)
 
 
@@ -255,7 +263,9 @@ def open_for_sync(db: str | Path) -> Iterator[Engine]:
     on the file; then whatever :func:`open_db` raises.
     """
     target = database_target(db)
-    with dialect_for(target).run_lock(target):
+    with ExitStack() as lock:
+        with _described(target):  # e.g. a server that cannot be reached, or logged in to
+            lock.enter_context(dialect_for(target).run_lock(target))
         engine = _open(target, upgrade=True, writer=True)
         try:
             yield engine

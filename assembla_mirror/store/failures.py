@@ -251,7 +251,14 @@ def _describe_postgres(exc: BaseException, name: str) -> MirrorError | None:
             path=name,
             reason="readonly",
         )
-    if code in (PG_INVALID_PASSWORD, PG_INVALID_AUTHORIZATION) or "authentication failed" in said:
+    # A refused login at connect time carries no SQLSTATE: its text tells (an unknown
+    # role is "role ... does not exist", not an unreachable server).
+    unknown_role = re.search(r'\brole "[^"]*" does not exist', said) is not None
+    if (
+        code in (PG_INVALID_PASSWORD, PG_INVALID_AUTHORIZATION)
+        or "authentication failed" in said
+        or unknown_role
+    ):
         return StorageError(
             f"cannot log in to {name}: {_without_secrets(said)}; check the user and password "
             "(in the URL, PGPASSWORD or ~/.pgpass)",
@@ -275,7 +282,7 @@ def _describe_postgres(exc: BaseException, name: str) -> MirrorError | None:
     if connection_lost or type(exc).__name__ == "OperationalError":
         return StorageError(
             f"cannot reach the database server of {name}: {_without_secrets(said)}; check "
-            "that it runs and accepts connections from here. Nothing already committed is lost.",
+            "that it runs and accepts connections from here",
             path=name,
             reason="unopenable",
         )

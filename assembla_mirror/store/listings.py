@@ -9,6 +9,7 @@ Days are inclusive UTC days, as in the reports.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
@@ -51,11 +52,34 @@ def view_rows(conn: Connection, view: str) -> Rows:
 
 def run_sql(conn: Connection, sql: str, params: Mapping[str, Any]) -> Rows:
     """Rows of a statement a person wrote, in the database's own SQL, with ``params``
-    bound by the driver (``:name`` for SQLite)."""
+    bound by the driver (``:name`` on both databases)."""
     # Through the driver as written: SQLAlchemy's text() would also read ":x" inside
     # a string literal as a parameter.
+    if conn.dialect.paramstyle == "pyformat":  # psycopg reads %(name)s, and % itself
+        sql = _pyformat(sql)
     result = conn.exec_driver_sql(sql, dict(params))
     return Rows(tuple(result.keys()), [tuple(row) for row in result])
+
+
+#: What :func:`_pyformat` tells apart: quoted text and comments (kept whole), ``::``
+#: (a PostgreSQL cast), a ``:name`` parameter, and ``%``.
+_DRIVER_SQL_PIECES = re.compile(
+    r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|/\*.*?\*/|::|:(?P<name>[A-Za-z_]\w*)|%""",
+    re.DOTALL,
+)
+
+
+def _pyformat(sql: str) -> str:
+    """``sql`` with its ``:name`` parameters written ``%(name)s`` for psycopg, and every
+    ``%`` (in strings too: psycopg reads the whole text) doubled; a ``:name`` in a
+    string, a quoted name or a comment is left alone, and so is a ``::`` cast."""
+
+    def piece(match: re.Match[str]) -> str:
+        if match["name"] is not None:
+            return f"%({match['name']})s"
+        return match[0].replace("%", "%%")
+
+    return _DRIVER_SQL_PIECES.sub(piece, sql)
 
 
 def ticket_listing(conn: Connection, columns: Sequence[str], space_ids: Sequence[str] = ()) -> Rows:

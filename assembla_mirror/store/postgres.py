@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from typing import Any
 
 from sqlalchemy import Connection, Engine, String, create_engine, text
@@ -132,14 +132,16 @@ class PostgresDialect(Dialect):
         connection.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {quote(str(schema))}")
         Base.metadata.create_all(connection)
         for table in Base.metadata.sorted_tables:
-            for column in table.columns:
-                # Dates and datetimes are text too (a TypeDecorator over String).
-                if isinstance(getattr(column.type, "impl", column.type), String):
-                    kind = column.type.compile(connection.dialect)
-                    connection.exec_driver_sql(
-                        f"ALTER TABLE {quote(table.name)} ALTER COLUMN {quote(column.name)} "
-                        f'TYPE {kind} COLLATE "C"'
-                    )
+            # Dates and datetimes are text too (a TypeDecorator over String). One
+            # statement per table: each ALTER TABLE rebuilds the table's indexes.
+            collated = [
+                f"ALTER COLUMN {quote(column.name)} "
+                f'TYPE {column.type.compile(connection.dialect)} COLLATE "C"'
+                for column in table.columns
+                if isinstance(getattr(column.type, "impl", column.type), String)
+            ]
+            if collated:
+                connection.exec_driver_sql(f"ALTER TABLE {quote(table.name)} {', '.join(collated)}")
         for statement in pg_search.schema_statements():
             connection.exec_driver_sql(statement)
 
@@ -165,8 +167,12 @@ class PostgresDialect(Dialect):
                 try:
                     yield
                 finally:
-                    conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
-                    conn.commit()
+                    # Closing the connection (below) ends the session, and the lock with it;
+                    # a connection already lost (server restarted, session terminated) has
+                    # nothing left to release, and its error must not hide the sync's own.
+                    with suppress(DBAPIError):
+                        conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                        conn.commit()
         finally:
             engine.dispose()
 

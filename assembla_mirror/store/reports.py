@@ -56,7 +56,8 @@ def _hours_groupings(x: Expressions) -> dict[str, tuple[str, str, str]]:
             "t.user_id, u.name, u.login",
             'hours DESC, "user"',
         ),
-        "week": (f"{x.week_start} AS week", "week", "week IS NULL, week"),
+        # PostgreSQL reads an output name in ORDER BY only alone, not in an expression.
+        "week": (f"{x.week_start} AS week", "week", f"{x.week_start} IS NULL, week"),
         "milestone": (
             f"s.name AS space, {_ENTRY_MILESTONE} AS milestone, m.due_date AS due_date, "
             "COUNT(DISTINCT t.ticket_id) AS tickets",

@@ -35,6 +35,8 @@ SCHEMA_PARAMETER = "schema"
 #: What a schema name may be: a plain lower-case identifier, which PostgreSQL reads the
 #: same quoted or not (it folds unquoted names to lower case).
 SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+#: The libpq parameters a URL's query may carry that are secrets, shown as ``***``.
+SECRET_PARAMETERS = ("password", "sslpassword")
 EXTRA_MISSING = (
     "a PostgreSQL mirror needs the psycopg driver: pip install 'assembla-mirror[postgres]'"
 )
@@ -138,8 +140,13 @@ def _postgresql_target(url: URL) -> DatabaseTarget:
             "lower-case letters, digits and underscores, not starting with a digit"
         )
     url = url.set(drivername="postgresql+psycopg", query=query)
-    shown = url.render_as_string(hide_password=True).replace(
-        "postgresql+psycopg://", "postgresql://"
+    # libpq also takes a password as a parameter (?password=...): hidden like the other
+    hidden = {name: "***" for name in SECRET_PARAMETERS if name in query}
+    shown = (
+        url.update_query_dict(hidden)
+        .render_as_string(hide_password=True)
+        .replace("postgresql+psycopg://", "postgresql://")
+        .replace("%2A%2A%2A", "***")
     )
     if schema != "public":
         shown += ("&" if query else "?") + f"{SCHEMA_PARAMETER}={schema}"

@@ -32,8 +32,8 @@ from assembla_mirror.sync.pipeline import FetchJob
 PARENT_TABLE = {Parent.TICKET: "tickets", Parent.TASK: "tasks"}
 PARENT_KEY = {Parent.TICKET: "ticket_id", Parent.TASK: "task_id"}
 
-#: Called as each item is done: (connection, item id).
-Done = Callable[[Connection, int], None]
+#: Called as a job's items are done: (connection, their ids).
+Done = Callable[[Connection, Sequence[int]], None]
 #: Most items one job fetches (one after another) and writes together.
 MAX_ITEMS_PER_JOB = 8
 
@@ -151,10 +151,9 @@ def items_job(
             children[item_id] = store.Children(rows, seen if readable else None)
         parent = (parent_table, parent_key)
         store.replace_children(conn, stream.spec, parent, children, ctx.counter, ctx.record)
-        for item_id in answers:
-            ctx.progress.advance(stream.name, 1)
-            if on_done is not None:
-                on_done(conn, item_id)
+        ctx.progress.advance(stream.name, len(answers))
+        if on_done is not None:
+            on_done(conn, list(answers))
 
     return FetchJob(f"{stream.name}:{items[0].id}+{len(items) - 1}", fetch, write, finish)
 
@@ -249,9 +248,10 @@ def fill_checkpoint(
 ) -> Done | None:
     """Checkpointing of a fill over ``item_ids`` (ascending, all past ``filled_through``).
 
-    The returned callback marks one done, saving the completed prefix in
-    ``filled_through`` so that an interrupted fill resumes there, and marks the
-    state complete after the last. Items in ``fetched`` (already fetched earlier
+    The returned callback marks some done, saving the completed prefix in
+    ``filled_through`` (once per call: a statement is a round trip to a database
+    server) so that an interrupted fill resumes there, and marks the state
+    complete after the last. Items in ``fetched`` (already fetched earlier
     in this run) count as done at once. With no items the state is complete
     straight away and ``None`` is returned.
     """
@@ -260,16 +260,17 @@ def fill_checkpoint(
         return None
     tracker = CompletionPrefix(item_ids)
 
-    def done(conn: Connection, item_id: int) -> None:
+    def done(conn: Connection, done_ids: Sequence[int]) -> None:
         # The fill alone writes this state while it runs: no need to read it back.
-        prefix = tracker.complete(item_id)
+        prefixes = [tracker.complete(item_id) for item_id in done_ids]
+        prefix = max((found for found in prefixes if found is not None), default=None)
         if tracker.finished:
             ctx.complete(conn, state, reconciled=True)
         elif prefix is not None:
             state.filled_through = prefix
             save_state(conn, state)
 
-    for item_id in item_ids:
-        if item_id in fetched:
-            done(conn, item_id)
+    already = [item_id for item_id in item_ids if item_id in fetched]
+    if already:
+        done(conn, already)
     return done

@@ -32,6 +32,7 @@ from assembla_mirror.store import lookups
 from assembla_mirror.store.checkpoints import ACCOUNT, load_state
 from assembla_mirror.store.database import (
     current_revision,
+    database_target,
     head_revision,
     mirror_exists,
     open_db,
@@ -71,6 +72,8 @@ class SyncPlan:
 
     items: list[PlanItem] = field(default_factory=list)
     probe_requests: int = 0
+    #: The database planned for, as shown (a URL's password hidden).
+    database: str = ""
     rate_limit: RateLimit | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -129,7 +132,7 @@ def plan_sync(
     """Work out what :func:`~assembla_mirror.sync.sync` would do, without writing anything."""
     settings = settings or ClientSettings.from_env()
     credentials = credentials or load_credentials()
-    plan = SyncPlan(rate_limit=settings.rate_limit)
+    plan = SyncPlan(rate_limit=settings.rate_limit, database=str(database_target(options.db_path)))
     with (
         planning_engine(options.db_path) as engine,
         AssemblaClient(settings, credentials, transport=transport) as client,

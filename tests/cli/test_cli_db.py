@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 from assembla_mirror.cli import cli
 from tests.cli.test_reliability_cli import ANSI_ESCAPE, in_terminal, terminal_env
 from tests.read.use_mirror import SyncedAccount, rows
-from tests.store.test_copy import postgres_schema
+from tests.support import fresh_postgres_mirror
 
 
 def invoke(*args: str) -> Result:
@@ -49,6 +49,7 @@ def test_the_summary_names_both_ends_and_counts_rows_per_table(source: str, tmp_
     result = invoke("db", "copy", source, destination)
 
     assert result.exit_code == 0, result.output
+    assert result.stderr == ""  # piped: no progress display
     lines = result.stdout.splitlines()
     tickets = rows(Path(source), "SELECT count(*) FROM tickets")[0][0]
     comments = rows(Path(source), "SELECT count(*) FROM ticket_comments")[0][0]
@@ -148,7 +149,7 @@ def test_progress_shows_on_a_terminal(source: str, tmp_path: Path, term: str) ->
 
 
 def test_a_database_password_never_shows(source: str, tmp_path: Path) -> None:
-    with postgres_schema() as url:
+    with fresh_postgres_mirror() as url:
         parsed = make_url(url)
         password = parsed.password or "s3cret-Pw"  # a trusting server ignores it
         server = parsed.set(password=password).render_as_string(hide_password=False)

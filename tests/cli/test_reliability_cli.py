@@ -33,7 +33,9 @@ ANSI_ESCAPE = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
 
 @pytest.fixture(scope="module")
 def mirror(synced_mirror: Path) -> Path:
-    """The session's shared synced mirror (read only)."""
+    """The session's shared synced SQLite mirror (read only): what is tested here is the
+    command line's handling of options, terminals and output, whatever the database
+    (tests/cli/test_cli_urls.py runs the read commands on PostgreSQL in a terminal)."""
     return synced_mirror
 
 

@@ -1,8 +1,8 @@
-"""The offline object API answers the original wrapper's calls from the mirror, with SQL."""
+"""The offline object API answers the original wrapper's calls from the mirror, with SQL, on
+both databases (``Mirror(path)`` and ``Mirror("postgresql://...")``)."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -14,27 +14,28 @@ from assembla_mirror import Mirror
 from assembla_mirror.errors import ConfigError
 from assembla_mirror.read.mirror import AmbiguousError
 from assembla_mirror.simulator import Simulator
-from tests.read.use_mirror import SyncedAccount
+from tests.read.use_mirror import SharedMirror, rows
 
 
 @pytest.fixture(scope="module")
-def account(synced_account: SyncedAccount) -> tuple[Simulator, Path]:
-    """The session's shared synced mirror and the simulator (its world) it came from."""
-    return synced_account.simulator, synced_account.path
+def account(synced_on: SharedMirror) -> tuple[Simulator, str]:
+    """The session's shared synced mirror (on each backend) and the simulator (its world)
+    it came from."""
+    return synced_on.simulator, synced_on.db
 
 
 @pytest.fixture
-def m(account: tuple[Simulator, Path]) -> Iterator[Mirror]:
+def m(account: tuple[Simulator, str]) -> Iterator[Mirror]:
     with Mirror(account[1]) as mirror:
         yield mirror
 
 
-def sql(path: Path, query: str, *params: Any) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(path) as conn:
-        return conn.execute(query, params).fetchall()
+def sql(db: str, query: str, **binds: Any) -> list[tuple[Any, ...]]:
+    """Rows of ``query`` (named binds) read from the mirror without the object API."""
+    return rows(db, query, **binds)
 
 
-def test_spaces_and_space_by_name(m: Mirror, account: tuple[Simulator, Path]) -> None:
+def test_spaces_and_space_by_name(m: Mirror, account: tuple[Simulator, str]) -> None:
     names = [row[0] for row in sql(account[1], "SELECT name FROM spaces")]
     assert sorted(space.name for space in m.spaces()) == sorted(names)
     space = m.space(name=names[0])
@@ -59,29 +60,34 @@ def test_milestones_positional_title_and_keyword(m: Mirror) -> None:
     assert first.due_date is None or isinstance(first.due_date, date)
 
 
-def test_ticket_filters_match_sql(m: Mirror, account: tuple[Simulator, Path]) -> None:
+def test_ticket_filters_match_sql(m: Mirror, account: tuple[Simulator, str]) -> None:
     space = a_space_with_tickets(m)
     status, assignee, priority = sql(
         account[1],
-        "SELECT status, assigned_to_id, priority FROM tickets WHERE space_id = ? "
-        "AND assigned_to_id IS NOT NULL LIMIT 1",
-        space.id,
+        "SELECT status, assigned_to_id, priority FROM tickets WHERE space_id = :space "
+        "AND assigned_to_id IS NOT NULL ORDER BY id LIMIT 1",
+        space=space.id,
     )[0]
     expected = sql(
         account[1],
-        "SELECT number FROM tickets WHERE space_id = ? AND status = ? AND assigned_to_id = ? "
-        "AND priority = ? ORDER BY number",
-        space.id,
-        status,
-        assignee,
-        priority,
+        "SELECT number FROM tickets WHERE space_id = :space AND status = :status "
+        "AND assigned_to_id = :assignee AND priority = :priority ORDER BY number",
+        space=space.id,
+        status=status,
+        assignee=assignee,
+        priority=priority,
     )
     tickets = space.tickets(assigned_to_id=assignee, priority=priority, status_name=status)
     assert [t.number for t in tickets] == [row[0] for row in expected]
     by_status = space.tickets(status_name=status)
     assert all(t.status_name == status for t in by_status)
     assert len(by_status) == len(
-        sql(account[1], "SELECT 1 FROM tickets WHERE space_id = ? AND status = ?", space.id, status)
+        sql(
+            account[1],
+            "SELECT 1 FROM tickets WHERE space_id = :space AND status = :status",
+            space=space.id,
+            status=status,
+        )
     )
 
 
@@ -98,10 +104,10 @@ def test_ticket_fields_have_native_types_and_custom_fields_dict(m: Mirror) -> No
     assert ticket.raw["id"] == ticket.id
 
 
-def test_space_users_and_user_tickets(m: Mirror, account: tuple[Simulator, Path]) -> None:
+def test_space_users_and_user_tickets(m: Mirror, account: tuple[Simulator, str]) -> None:
     space = a_space_with_tickets(m)
     users = space.users()
-    members = sql(account[1], "SELECT user_id FROM user_roles WHERE space_id = ?", space.id)
+    members = sql(account[1], "SELECT user_id FROM user_roles WHERE space_id = :id", id=space.id)
     assert {u.id for u in users} == {row[0] for row in members}
     user = next(u for u in users if space.tickets(assigned_to_id=u.id))
     assert space.user(name=user.name) == user
@@ -127,26 +133,28 @@ def test_milestone_tickets_and_users(m: Mirror) -> None:
         assert milestone.user(id=some.id) == some
 
 
-def test_tasks_with_filters_and_date_range(m: Mirror, account: tuple[Simulator, Path]) -> None:
+def test_tasks_with_filters_and_date_range(m: Mirror, account: tuple[Simulator, str]) -> None:
     path = account[1]
     space = a_space_with_tickets(m)
     tasks = m.tasks(space=space)
-    assert len(tasks) == sql(path, "SELECT count(*) FROM tasks WHERE space_id = ?", space.id)[0][0]
+    counted = sql(path, "SELECT count(*) FROM tasks WHERE space_id = :id", id=space.id)
+    assert len(tasks) == counted[0][0]
     assert all(isinstance(t.hours, float) for t in tasks)
     day = tasks[len(tasks) // 2].begin_at.date()
     same_day = m.tasks(space=space, since=day, until=day)
     expected = sql(
         path,
-        "SELECT count(*) FROM tasks WHERE space_id = ? AND date(begin_at) = ?",
-        space.id,
-        day.isoformat(),
+        "SELECT count(*) FROM tasks WHERE space_id = :space AND substr(begin_at, 1, 10) = :day",
+        space=space.id,
+        day=day.isoformat(),
     )[0][0]
     assert len(same_day) == expected
     assert len(m.tasks(since=day.isoformat(), until=day.isoformat())) >= expected
     # the original README's total-hours loop, answered offline
     total = sum(t.hours for t in m.tasks() if t.space_id == space.id)
     assert total == pytest.approx(
-        sql(path, "SELECT hours FROM hours_by_space WHERE space_id = ?", space.id)[0][0], abs=0.01
+        sql(path, "SELECT hours FROM hours_by_space WHERE space_id = :id", id=space.id)[0][0],
+        abs=0.01,
     )
 
 
@@ -196,7 +204,7 @@ def test_unknown_filters_and_injection_attempts(m: Mirror) -> None:
     assert space.tickets()  # still there
 
 
-def test_search_finds_unicode_text(m: Mirror, account: tuple[Simulator, Path]) -> None:
+def test_search_finds_unicode_text(m: Mirror, account: tuple[Simulator, str]) -> None:
     sim = account[0]
     ticket = next(t for t in sim.world.truth().tickets if not t.summary.isascii())
     word = next(w for w in ticket.summary.split() if not w.isascii())

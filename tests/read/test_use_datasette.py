@@ -1,5 +1,10 @@
 """The generated Datasette metadata, served by a real Datasette over a synced mirror:
-descriptions, facets, labels, sorting, full-text search and every canned query."""
+descriptions, facets, labels, sorting, full-text search and every canned query.
+
+Datasette reads SQLite files only, so these tests use the shared SQLite mirror; that
+every table, view and column is described is checked on both databases, and that
+`mirror datasette` refuses a PostgreSQL mirror clearly, in tests/cli/test_cli_urls.py.
+"""
 
 from __future__ import annotations
 
@@ -28,7 +33,13 @@ from assembla_mirror.read.datasette import QUERIES, missing_descriptions
 from assembla_mirror.read.datasette.descriptions import COLUMNS, VIEWS
 from assembla_mirror.read.datasette.metadata import TABLES, schema_columns
 from assembla_mirror.store.database import open_existing
-from tests.read.use_mirror import has_word_starting, rows
+from tests.read.use_mirror import SharedMirror, has_word_starting, rows
+
+
+@pytest.fixture(scope="module")
+def mirror(synced_mirror: Path) -> Path:
+    """The shared synced SQLite mirror (read only): the database Datasette can serve."""
+    return synced_mirror
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +67,10 @@ def get(ds: Datasette, path: str, **params: str) -> httpx.Response:
     return response
 
 
-def test_every_table_view_and_column_is_described(mirror: Path) -> None:
-    engine = open_existing(mirror)
+def test_every_table_view_and_column_is_described(synced_on: SharedMirror) -> None:
+    # On both databases: the descriptions are the documentation of the tables, views and
+    # columns, which have the same names on PostgreSQL.
+    engine = open_existing(synced_on.db)
     with engine.connect() as conn:
         assert missing_descriptions(conn) == []
         schema = schema_columns(conn)
@@ -114,7 +127,9 @@ def test_hidden_tables_and_labels(ds: Datasette, mirror: Path) -> None:
     assert "sync_runs" not in hidden
     comments = get(ds, "/assembla/ticket_comments.json", _labels="on", _shape="objects")
     row = comments.json()["rows"][0]
-    summary = rows(mirror, "SELECT summary FROM tickets WHERE id = ?", row["ticket_id"]["value"])
+    summary = rows(
+        mirror, "SELECT summary FROM tickets WHERE id = :id", id=row["ticket_id"]["value"]
+    )
     assert row["ticket_id"]["label"] == summary[0][0]
     tasks = get(ds, "/assembla/tasks.json", _labels="on", _shape="objects").json()["rows"]
     names = dict(rows(mirror, "SELECT id, name FROM spaces"))
@@ -188,8 +203,8 @@ def test_canned_queries_agree_with_the_data(ds: Datasette, mirror: Path) -> None
     total = rows(
         mirror,
         "SELECT round(sum(hours), 2) FROM tasks t JOIN spaces s ON s.id = t.space_id "
-        "WHERE s.wiki_name = ?",
-        space,
+        "WHERE s.wiki_name = :space",
+        space=space,
     )[0][0]
     assert round(sum(row["hours"] for row in weekly), 2) == total
 
@@ -211,12 +226,11 @@ def test_canned_queries_agree_with_the_data(ds: Datasette, mirror: Path) -> None
         rows(
             mirror,
             "SELECT s.name, k.number FROM tickets k JOIN spaces s ON s.id = k.space_id "
-            "JOIN tasks t ON t.ticket_id = k.id WHERE t.begin_at >= ? OR t.updated_at >= ? "
+            "JOIN tasks t ON t.ticket_id = k.id "
+            "WHERE t.begin_at >= :cutoff OR t.updated_at >= :cutoff "
             "UNION SELECT s.name, k.number FROM tickets k JOIN spaces s ON s.id = k.space_id "
-            "JOIN ticket_comments c ON c.ticket_id = k.id WHERE c.created_on >= ?",
-            cutoff,
-            cutoff,
-            cutoff,
+            "JOIN ticket_comments c ON c.ticket_id = k.id WHERE c.created_on >= :cutoff",
+            cutoff=cutoff,
         )
     )
     idle = {

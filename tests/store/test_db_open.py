@@ -1,8 +1,11 @@
 """Opening the mirror's file: what is opened, what is refused, and how failures read.
 
-Every test works on real SQLite files. Where a file or directory must be
-read-only even for root, ``frozen`` uses ``chattr +i`` (``chmod`` when not root)
-and skips the test where neither is possible.
+The tests work on real SQLite files: paths, files that are not a mirror, backups,
+locks, full disks and read-only files are a file's matters (what PostgreSQL refuses
+and how its failures read is in tests/store/test_postgres.py). Finding a mirror, or
+not, runs on both databases. Where a file or directory must be read-only even for
+root, ``frozen`` uses ``chattr +i`` (``chmod`` when not root) and skips the test
+where neither is possible.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from assembla_mirror.store.database import (
     create_sqlite_engine,
     current_revision,
     head_revision,
+    mirror_exists,
     open_db,
     open_existing,
     open_readonly,
@@ -214,6 +218,20 @@ def test_an_in_memory_database_is_refused(
     with pytest.raises(ConfigError, match="nowhere"), planning_engine(value):
         pass
     assert os.listdir(tmp_path) == []
+
+
+def test_a_reader_never_creates_a_missing_mirror(mirror_db: str) -> None:
+    for opener in (open_existing, open_readonly):
+        with pytest.raises(ConfigError, match="no mirror at") as caught:
+            opener(mirror_db)
+        assert str(database_target(mirror_db)) in str(caught.value)
+    assert not mirror_exists(mirror_db)  # a typo in a path quietly creates nothing
+    open_db(mirror_db).dispose()
+    assert mirror_exists(mirror_db)
+    for opener in (open_existing, open_readonly):  # and every opener finds it then
+        engine = opener(mirror_db)
+        assert current_revision(engine) == head_revision()
+        engine.dispose()
 
 
 def test_an_empty_path_is_refused() -> None:

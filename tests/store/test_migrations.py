@@ -1,4 +1,10 @@
-"""Migrations: one head, base -> head, no drift from the models, round trips, migrate-on-open."""
+"""Migrations: one head, base -> head, no drift from the models, round trips, migrate-on-open.
+
+A new mirror at head, and the models agreeing with it, are checked on both databases
+(``mirror_db``); the history of revisions 0001-0007 is SQLite's (a PostgreSQL mirror
+is created at head), and tests/store/test_postgres.py shows a migration failing
+there as one transaction.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ from sqlalchemy import Engine, inspect
 from assembla_mirror.errors import SchemaError
 from assembla_mirror.model.tables import Base
 from assembla_mirror.store import search
+from assembla_mirror.store.backends import dialect_of
 from assembla_mirror.store.database import (
     alembic_config,
     create_sqlite_engine,
@@ -47,19 +54,32 @@ def test_single_head() -> None:
     assert len(script.get_heads()) == 1
 
 
-def test_base_to_head_creates_every_table_and_view(tmp_path: Path) -> None:
-    engine = open_db(tmp_path / "m.db")
-    names = set(inspect(engine).get_table_names())
-    assert set(Base.metadata.tables) <= names
-    assert {"tickets_fts", "ticket_comments_fts"} <= names
-    assert set(inspect(engine).get_view_names()) >= VIEWS
-    assert current_revision(engine) == head_revision()
+def test_a_new_mirror_has_every_table_and_view(mirror_db: str) -> None:
+    engine = open_db(mirror_db)
+    try:
+        names = set(inspect(engine).get_table_names())
+        assert set(Base.metadata.tables) <= names
+        with engine.connect() as connection:
+            assert (
+                {"tickets_fts", "ticket_comments_fts"}
+                <= dialect_of(connection).internal_tables(connection)
+                <= names
+            )
+        assert set(inspect(engine).get_view_names()) >= VIEWS
+        assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()
 
 
-def test_models_and_migrations_agree(tmp_path: Path) -> None:
-    engine = open_db(tmp_path / "m.db")
-    with engine.connect() as connection:
-        command.check(alembic_config(connection))  # raises on any autogenerate drift
+def test_models_and_migrations_agree(mirror_db: str) -> None:
+    # SQLite: the migrations replayed; PostgreSQL: the schema created at head from the
+    # models, which later migrations must then find as they expect it.
+    engine = open_db(mirror_db)
+    try:
+        with engine.connect() as connection:
+            command.check(alembic_config(connection))  # raises on any autogenerate drift
+    finally:
+        engine.dispose()
 
 
 def test_downgrade_upgrade_round_trip_keeps_schema(tmp_path: Path) -> None:

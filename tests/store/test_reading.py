@@ -1,11 +1,13 @@
 """The read side's store functions on a small hand-made mirror (tests/read covers them on a
-synced one): listings, the object API's lookups, reports' rows, schema, status, results."""
+synced one): listings, the object API's lookups, reports' rows, schema, status, results.
+
+Each runs on both databases (``mirror_db``): the read side's SQL is shared, and
+PostgreSQL is the stricter reader (GROUP BY, types, booleans)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, text
@@ -17,8 +19,10 @@ from tests.store.test_views import fill
 
 
 @pytest.fixture
-def conn(tmp_path: Path) -> Iterator[Connection]:
-    engine = open_db(tmp_path / "m.db")
+def conn(mirror_db: str) -> Iterator[Connection]:
+    """A connection to a hand-made mirror (either database): the views' sample and two
+    events on either side of a midnight."""
+    engine = open_db(mirror_db)
     with engine.begin() as connection:
         fill(connection)
         connection.execute(
@@ -109,6 +113,7 @@ def test_listings_take_only_the_models_columns(conn: Connection) -> None:
 
 
 def test_a_persons_sql_is_bound_by_the_driver(conn: Connection) -> None:
+    # ":name" on both databases; a ":name" inside a string literal is left alone.
     found = listings.run_sql(conn, "SELECT ':not_a_parameter' AS text, :n AS n", {"n": 3})
     assert found.rows == [(":not_a_parameter", 3)]
 

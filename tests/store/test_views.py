@@ -1,5 +1,11 @@
 """The report views: defined once, created from that definition, recreated when it changes,
-answering exactly as migration 0001's frozen text did; reports and canned queries share it."""
+answering exactly as migration 0001's frozen text did; reports and canned queries share it.
+
+How the views are kept runs on both databases (``mirror_db``); on PostgreSQL they
+answer exactly as on SQLite. Tests about a SQLite file (migration 0001's frozen
+text, a read-only file, an upgrade from 0001, a SQLite week expression) stay
+SQLite-only: a PostgreSQL mirror starts at the head revision.
+"""
 
 from __future__ import annotations
 
@@ -10,19 +16,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, inspect, text
 
 import assembla_mirror.store.views
 from assembla_mirror.read.datasette.queries import QUERIES, SPACE, TASK_DATES
 from assembla_mirror.read.reports import hours
 from assembla_mirror.read.reports.hours import NO_DATE
+from assembla_mirror.store.backends import dialect_of
 from assembla_mirror.store.database import migrations_dir, open_db, open_existing
 from assembla_mirror.store.dialect import Dialect
 from assembla_mirror.store.expressions import expressions, for_datasette, hours_per_space
 from assembla_mirror.store.runs import get_meta, set_meta
 from assembla_mirror.store.sqlite import SQLITE, SQLiteDialect
 from assembla_mirror.store.views import META_KEY, definitions_record, view_definitions
+from tests.expected import Db, reading
 from tests.store.test_db_open import frozen, mirror_at
+from tests.support import fresh_postgres_mirror
 
 PACKAGE = Path(assembla_mirror.store.views.__file__).resolve().parents[1]
 
@@ -42,10 +51,10 @@ def frozen_views() -> dict[str, str]:
 SPACES = [("s1", "One"), ("s2", "Two"), ("s3", "Nobody works here")]
 USERS = [("u1", "ann", "Ann"), ("u2", "bob", None), ("u3", None, None)]
 MILESTONES = [  # id, space, title, due, completed, start, completed_date
-    (1, "s1", "Past due", "2020-01-31", 0, "2020-01-01", None),
-    (2, "s1", "Done", "2020-03-31", 1, None, "2020-03-30"),
+    (1, "s1", "Past due", "2020-01-31", False, "2020-01-01", None),
+    (2, "s1", "Done", "2020-03-31", True, None, "2020-03-30"),
     (3, "s2", None, "2999-12-31", None, None, None),
-    (4, "s2", "Empty", None, 0, None, None),
+    (4, "s2", "Empty", None, False, None, None),
 ]
 TICKETS = [  # id, space, number, state, status, milestone, assignee, estimate, invested
     (11, "s1", 1, 1, "New", 1, "u1", 2.0, 1.5),
@@ -95,14 +104,27 @@ def fill(conn: Connection) -> None:
     insert(conn, "tasks", "id, space_id, user_id, ticket_id, hours, begin_at", TASKS)
 
 
-@pytest.fixture
-def path(tmp_path: Path) -> Path:
-    path = tmp_path / "m.db"
-    engine = open_db(path)
+def filled_mirror(db: Db) -> None:
+    """Create the mirror ``db`` and :func:`fill` it."""
+    engine = open_db(db)
     with engine.begin() as conn:
         fill(conn)
     engine.dispose()
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    """A filled mirror in a SQLite file (for the tests about a file)."""
+    path = tmp_path / "m.db"
+    filled_mirror(path)
     return path
+
+
+@pytest.fixture
+def mirror(mirror_db: str) -> str:
+    """A filled mirror, on each database."""
+    filled_mirror(mirror_db)
+    return mirror_db
 
 
 @pytest.fixture
@@ -125,6 +147,27 @@ def schema_version(path: Path) -> int:
     return version
 
 
+def views_stamp(db: Db) -> object:
+    """What changes whenever the views of ``db`` are dropped or created: SQLite's schema
+    version; on PostgreSQL the views' object ids (a new view gets a new one)."""
+    with reading(db) as conn:
+        if conn.dialect.name == "sqlite":
+            return conn.exec_driver_sql("PRAGMA schema_version").scalar()
+        found = conn.execute(
+            text(
+                "SELECT relname, oid::bigint FROM pg_class "
+                "WHERE relkind = 'v' AND relnamespace = current_schema()::regnamespace"
+            )
+        )
+        return sorted(tuple(row) for row in found)
+
+
+def view_names(db: Db) -> set[str]:
+    """The views ``db`` holds, on either database."""
+    with reading(db) as conn:
+        return set(inspect(conn).get_view_names())
+
+
 def test_each_view_is_defined_once_and_answers_as_the_frozen_text_did(engine: Engine) -> None:
     frozen = frozen_views()
     assert set(view_definitions(SQLITE)) == set(frozen)
@@ -138,62 +181,86 @@ def test_each_view_is_defined_once_and_answers_as_the_frozen_text_did(engine: En
             assert rows, name  # the sample reaches every view
 
 
+def test_the_views_answer_on_postgresql_as_on_sqlite(tmp_path: Path) -> None:
+    # The same rows in both databases; every view's rows equal, column names and types
+    # included (rounded hours are floats, not Decimals, on both).
+    sqlite_mirror = tmp_path / "m.db"
+    filled_mirror(sqlite_mirror)
+    with fresh_postgres_mirror() as postgres_mirror:
+        filled_mirror(postgres_mirror)
+        for name in view_definitions(SQLITE):
+            with reading(sqlite_mirror) as conn:
+                expected = conn.execute(text(f'SELECT * FROM "{name}"'))
+                columns, rows = tuple(expected.keys()), [tuple(row) for row in expected]
+            with reading(postgres_mirror) as conn:
+                found = conn.execute(text(f'SELECT * FROM "{name}"'))
+                assert tuple(found.keys()) == columns, name
+                mirrored = [
+                    tuple(int(value) if isinstance(value, bool) else value for value in row)
+                    for row in found
+                ]
+            assert sorted(mirrored, key=repr) == sorted(rows, key=repr), name
+            assert [type(v) for row in sorted(mirrored, key=repr) for v in row] == [
+                type(v) for row in sorted(rows, key=repr) for v in row
+            ], name
+
+
 def test_views_are_recreated_when_their_definition_changes(
-    path: Path, monkeypatch: pytest.MonkeyPatch
+    mirror: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = view_definitions(SQLITE)
-    before = view_rows(open_db(path), "hours_by_space")
+    with reading(mirror) as conn:
+        dialect = dialect_of(conn)
+    original = view_definitions(dialect)
+    engine = open_db(mirror)
+    before = view_rows(engine, "hours_by_space")
+    engine.dispose()
 
     def changed(dialect: Dialect) -> dict[str, str]:
         return {**view_definitions(dialect), "hours_by_space": "SELECT 42 AS answer"}
 
     monkeypatch.setattr(assembla_mirror.store.views, "view_definitions", changed)
-    engine = open_db(path)
+    engine = open_db(mirror)
     assert view_rows(engine, "hours_by_space") == (("answer",), [(42,)])
     with engine.connect() as conn:
-        assert get_meta(conn, META_KEY) == definitions_record(changed(SQLITE))
+        assert get_meta(conn, META_KEY) == definitions_record(changed(dialect))
     engine.dispose()
 
     monkeypatch.undo()
-    engine = open_db(path)
+    engine = open_db(mirror)
     assert view_rows(engine, "hours_by_space") == before
     with engine.connect() as conn:
         assert get_meta(conn, META_KEY) == definitions_record(original)
     engine.dispose()
 
 
-def test_current_views_are_left_as_they_are(path: Path) -> None:
-    version = schema_version(path)
+def test_current_views_are_left_as_they_are(mirror: str) -> None:
+    stamp = views_stamp(mirror)
     for opener in (open_db, open_existing):
-        opener(path).dispose()
-    assert schema_version(path) == version
+        opener(mirror).dispose()
+    assert views_stamp(mirror) == stamp
 
 
-def test_a_dropped_view_comes_back_and_a_persons_own_view_stays(path: Path) -> None:
-    with sqlite3.connect(path) as db:
-        db.execute("DROP VIEW hours_by_ticket")
-        db.execute("CREATE VIEW my_notes AS SELECT name FROM spaces")
-    db.close()
-    engine = open_db(path)
-    with engine.connect() as conn:
-        names = {row[0] for row in conn.execute(text("SELECT name FROM sqlite_master"))}
-    engine.dispose()
-    assert {"hours_by_ticket", "my_notes"} <= names
+def test_a_dropped_view_comes_back_and_a_persons_own_view_stays(mirror: str) -> None:
+    with reading(mirror) as conn:
+        conn.execute(text("DROP VIEW hours_by_ticket"))
+        conn.execute(text("CREATE VIEW my_notes AS SELECT name FROM spaces"))
+        conn.commit()
+    assert "hours_by_ticket" not in view_names(mirror)
+    open_db(mirror).dispose()
+    assert {"hours_by_ticket", "my_notes"} <= view_names(mirror)
 
 
-def test_a_view_no_longer_defined_is_dropped(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_view_no_longer_defined_is_dropped(mirror: str, monkeypatch: pytest.MonkeyPatch) -> None:
     def with_extra(dialect: Dialect) -> dict[str, str]:
         return {**view_definitions(dialect), "extra_view": "SELECT 1 AS one"}
 
     monkeypatch.setattr(assembla_mirror.store.views, "view_definitions", with_extra)
-    engine = open_db(path)
+    engine = open_db(mirror)
     assert view_rows(engine, "extra_view") == (("one",), [(1,)])
     engine.dispose()
     monkeypatch.undo()
-    engine = open_db(path)
-    with engine.connect() as conn:
-        views = {row[0] for row in conn.execute(text("SELECT name FROM sqlite_master"))}
-    engine.dispose()
+    open_db(mirror).dispose()
+    views = view_names(mirror)
     assert "extra_view" not in views
     assert set(view_definitions(SQLITE)) <= views
 

@@ -1,4 +1,9 @@
-"""sync.pipeline: concurrent fetches, one writer, lazy job sources, follow-ups, errors."""
+"""sync.pipeline: concurrent fetches, one writer, lazy job sources, follow-ups, errors.
+
+What the writer commits (every page, in order per job; what a follow-up sees; what
+an error leaves) is shown on SQLite and on PostgreSQL (``engine``); how lazily
+jobs are drawn does not depend on the database (``sqlite_engine``).
+"""
 
 from __future__ import annotations
 
@@ -8,23 +13,46 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 
-from assembla_mirror.store.database import create_sqlite_engine
+from assembla_mirror.store.database import create_engine_for
 from assembla_mirror.sync.pipeline import FetchJob, Pipeline
 
 
+def engine_with_pages(db: str | Path) -> Iterator[Engine]:
+    """An engine on ``db`` (either backend) holding an empty ``pages`` table, disposed of
+    afterwards."""
+    engine = create_engine_for(db)
+    try:
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # the URL's ?schema=, which every connection has as its search_path
+                schema = conn.exec_driver_sql("SELECT current_setting('search_path')").scalar()
+                conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            conn.exec_driver_sql("CREATE TABLE pages (job TEXT, page INTEGER)")
+        yield engine
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    engine = create_sqlite_engine(tmp_path / "p.db")
-    with engine.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE pages (job TEXT, page INTEGER)")
-    return engine
+def engine(mirror_db: str) -> Iterator[Engine]:
+    """A database with a ``pages`` table, on each backend."""
+    yield from engine_with_pages(mirror_db)
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    """A SQLite file with a ``pages`` table."""
+    yield from engine_with_pages(tmp_path / "p.db")
 
 
 def stored(engine: Engine) -> list[tuple[str, int]]:
     with engine.connect() as conn:
-        return [tuple(row) for row in conn.exec_driver_sql("SELECT job, page FROM pages")]
+        return [
+            (str(job), int(page))
+            for job, page in conn.exec_driver_sql("SELECT job, page FROM pages")
+        ]
 
 
 def paged_job(name: str, pages: int, *, fail_at: int | None = None) -> FetchJob:
@@ -37,7 +65,7 @@ def paged_job(name: str, pages: int, *, fail_at: int | None = None) -> FetchJob:
             yield number
 
     def write(conn: Connection, page: Any) -> None:
-        conn.exec_driver_sql("INSERT INTO pages VALUES (?, ?)", (name, page))
+        conn.execute(text("INSERT INTO pages VALUES (:job, :page)"), {"job": name, "page": page})
 
     return FetchJob(name, fetch, write)
 
@@ -53,7 +81,7 @@ def test_every_page_of_every_job_is_written_in_order_per_job(engine: Engine) -> 
         assert [page for job, page in rows if job == name] == [1, 2, 3, 4, 5]
 
 
-def test_a_lazy_source_is_drawn_only_as_workers_free_up(engine: Engine) -> None:
+def test_a_lazy_source_is_drawn_only_as_workers_free_up(sqlite_engine: Engine) -> None:
     # 10,000 one-page jobs: the generator must never run far ahead of the workers,
     # which is what keeps a fill of that many requests at flat memory.
     workers, drawn, most_ahead = 4, [0], [0]
@@ -73,10 +101,10 @@ def test_a_lazy_source_is_drawn_only_as_workers_free_up(engine: Engine) -> None:
 
             yield FetchJob(job.name, job.fetch, job.write, finish)
 
-    pipeline = Pipeline(engine, workers=workers)
+    pipeline = Pipeline(sqlite_engine, workers=workers)
     pipeline.add_all(jobs())
     pipeline.run()
-    assert len(stored(engine)) == 10_000
+    assert len(stored(sqlite_engine)) == 10_000
     assert most_ahead[0] <= workers
 
 

@@ -1,4 +1,9 @@
-"""Secrets never reach the database, logs, progress output, errors, tracebacks or dry runs."""
+"""Secrets never reach the database, logs, progress output, errors, tracebacks or dry runs.
+
+The Assembla credentials on SQLite (the file's bytes are searched too), and the
+password of a PostgreSQL URL: it connects (the test server trusts any password),
+and must then appear in no output, log, error, run record, status or dry run.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy.engine import make_url
 
 from assembla_mirror.api.auth import exchange_pin
 from assembla_mirror.api.credentials import Credentials
@@ -18,16 +24,20 @@ from assembla_mirror.cli import cli
 from assembla_mirror.cli.display import TerminalProgress
 from assembla_mirror.errors import ConfigError, MirrorError
 from assembla_mirror.simulator import Simulator
+from assembla_mirror.store.target import database_target
 from assembla_mirror.sync import SyncOptions, sync
 from assembla_mirror.sync.plan import plan_sync
-from tests.support import credentials_for, settings_for
+from tests.expected import Db, select_all
+from tests.support import credentials_for, fresh_postgres_mirror, settings_for
 
 
 def leaks(text: str, secrets: list[str]) -> list[str]:
+    """Which of ``secrets`` appear in ``text``."""
     return [secret for secret in secrets if secret and secret in text]
 
 
 def file_text(path: Path) -> str:
+    """The bytes of a SQLite mirror and its WAL, as text to search."""
     parts = []
     for suffix in ("", "-wal"):
         candidate = Path(f"{path}{suffix}")
@@ -37,6 +47,7 @@ def file_text(path: Path) -> str:
 
 
 def oauth_credentials(sim: Simulator) -> Credentials:
+    """OAuth credentials for ``sim``, from a PIN exchanged for tokens."""
     creds = sim.credentials
     grant = exchange_pin(sim.api_url, creds.client_id, creds.client_secret, sim.issue_pin())
     return Credentials(
@@ -129,6 +140,69 @@ def test_no_secret_anywhere_after_syncs_failures_and_dry_runs(
         meta = "\n".join(str(row) for row in conn.execute("SELECT * FROM mirror_meta"))
     assert leaks(runs + meta, secrets) == []
     assert leaks(file_text(db), secrets) == []
+
+
+#: The made-up password of the PostgreSQL URLs below (the test server trusts any).
+DB_PASSWORD = "s3cret-db-Pa55"
+
+
+def with_password(url: str) -> str:
+    """``url`` with :data:`DB_PASSWORD` as its user's password."""
+    return make_url(url).set(password=DB_PASSWORD).render_as_string(hide_password=False)
+
+
+def bookkeeping_text(db: Db) -> str:
+    """Every row the mirror keeps about itself and its runs, as text to search."""
+    return "\n".join(
+        str(row)
+        for table in ("sync_runs", "mirror_meta", "sync_state")
+        for row in select_all(db, f"SELECT * FROM {table}")
+    )
+
+
+def test_the_database_password_appears_nowhere(
+    sim: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Syncs (first, failed, incremental), a dry run and ``mirror status``, with the
+    password in ``--db`` and in ``ASSEMBLA_MIRROR_DB``: the URL is shown with ``***``."""
+    caplog.set_level(logging.DEBUG)
+    with fresh_postgres_mirror() as plain_url:
+        url = with_password(plain_url)
+        shown = str(database_target(url))
+        assert DB_PASSWORD in url
+        assert "***" in shown
+        creds = sim.credentials
+        env = {
+            "ASSEMBLA_API_URL": sim.api_url,
+            "ASSEMBLA_LEGACY_URL": sim.legacy_url,
+            "ASSEMBLA_API_KEY": creds.api_key,
+            "ASSEMBLA_API_SECRET": creds.api_secret,
+            "ASSEMBLA_RATE_LIMIT": "off",
+        }
+        runner = CliRunner()
+        outputs: list[str] = []
+
+        def mirror(*args: str, expect: int = 0, **more: str) -> None:
+            result = runner.invoke(cli, list(args), env={**env, **more})
+            assert result.exit_code == expect, result.output
+            outputs.append(result.output)
+            if result.exception is not None and not isinstance(result.exception, SystemExit):
+                outputs.append("".join(traceback.format_exception(result.exception)))
+
+        mirror("sync", "--db", url)
+        # a run that fails: Assembla refuses the secret; the error goes to sync_runs
+        mirror("sync", "--db", url, expect=1, ASSEMBLA_API_SECRET="not-the-secret-0123456789")
+        mirror("sync", ASSEMBLA_MIRROR_DB=url)
+        mirror("sync", "--dry-run", "--db", url)
+        mirror("status", ASSEMBLA_MIRROR_DB=url)
+        mirror("status", "--db", url)
+
+        runs = select_all(plain_url, "SELECT outcome, error FROM sync_runs ORDER BY id")
+        assert [outcome for outcome, _ in runs] == ["success", "failed", "success"]
+        everything = "\n".join(outputs) + "\n".join(r.getMessage() for r in caplog.records)
+        assert shown in everything  # the database is named, with its password hidden
+        assert leaks(everything, [DB_PASSWORD]) == []
+        assert leaks(bookkeeping_text(plain_url), [DB_PASSWORD]) == []
 
 
 def test_plain_http_to_a_remote_host_is_refused() -> None:

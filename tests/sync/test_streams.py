@@ -1,8 +1,11 @@
-"""Streams declared once: the engine, ``--only`` and the dry run all read the declarations."""
+"""Streams declared once: the engine, ``--only`` and the dry run all read the declarations.
+
+What a stream stores goes through the same writes on every database (shown on
+both in test_sync_full and test_sync_incremental); these run on SQLite only.
+"""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,7 @@ from assembla_mirror.sync import RESOURCES, SyncOptions
 from assembla_mirror.sync.declare import Parent, Stream, WholeList
 from assembla_mirror.sync.plan import plan_sync
 from assembla_mirror.sync.streams import STREAMS
+from tests.expected import select_bound
 from tests.support import credentials_for, run_sync, settings_for
 
 
@@ -43,12 +47,12 @@ def test_adding_a_resource_is_a_declaration(
     assert run_sync(sim, db).ok
     asked = sim.request_counts()["GET /v1/spaces/:space/milestones/upcoming"]
     assert asked == spaces
-    with sqlite3.connect(db) as conn:
-        states = conn.execute(
-            "SELECT count(*) FROM sync_state WHERE resource = ? AND synced_at IS NOT NULL",
-            (upcoming.name,),
-        ).fetchone()[0]
-    assert states == spaces
+    states = select_bound(
+        db,
+        "SELECT count(*) FROM sync_state WHERE resource = :resource AND synced_at IS NOT NULL",
+        resource=upcoming.name,
+    )
+    assert states == [(spaces,)]
     sim.clear_log()
     assert run_sync(sim, db).ok  # not due again within the day: no request
     assert sim.request_counts()["GET /v1/spaces/:space/milestones/upcoming"] == 0
