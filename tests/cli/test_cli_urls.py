@@ -9,6 +9,9 @@ here is only something that must never be shown.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -163,3 +166,29 @@ def test_datasette_refuses_a_postgresql_mirror_naming_sqlite(
     assert "mirror db copy" in lines[0]  # how to get a file Datasette can read
     assert PASSWORD not in result.output
     assert list(tmp_path.iterdir()) == []  # no metadata written anywhere
+
+
+#: Runs the command line with psycopg missing, as when the ``postgres`` extra was not
+#: installed (an import of it fails as it would then).
+WITHOUT_PSYCOPG = """
+import sys
+sys.modules["psycopg"] = None
+from assembla_mirror.cli import cli
+cli(sys.argv[1:], prog_name="mirror")
+"""
+
+
+@pytest.mark.parametrize("command", [["status"], ["sync", "--dry-run"]])
+def test_without_the_postgres_extra_the_error_names_it(command: list[str]) -> None:
+    url = f"postgresql://root:{PASSWORD}@127.0.0.1:5432/test"
+    result = subprocess.run(
+        [sys.executable, "-c", WITHOUT_PSYCOPG, *command, "--db", url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "ASSEMBLA_API_KEY": "k", "ASSEMBLA_API_SECRET": "s"},
+    )
+    assert result.returncode != 0
+    assert "pip install 'assembla-mirror[postgres]'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr  # no traceback
+    assert PASSWORD not in result.stdout + result.stderr

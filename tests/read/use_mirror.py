@@ -58,7 +58,19 @@ def rows_digest(db: Db) -> str:
 
 
 @dataclass(frozen=True)
-class SyncedAccount:
+class _Synced:
+    """What both shared mirrors have: the simulator whose account they hold."""
+
+    simulator: Simulator
+
+    @property
+    def world(self) -> World:
+        """The simulated account the mirror holds."""
+        return self.simulator.world
+
+
+@dataclass(frozen=True)
+class SyncedAccount(_Synced):
     """A simulator account and the SQLite mirror it was synced into.
 
     ``simulator`` was never started: it answered the sync in-process, and its
@@ -66,15 +78,9 @@ class SyncedAccount:
     SHA-256 right after the sync.
     """
 
-    simulator: Simulator
     path: Path
     digest: str
     backend = "sqlite"
-
-    @property
-    def world(self) -> World:
-        """The simulated account the mirror holds."""
-        return self.simulator.world
 
     @property
     def db(self) -> str:
@@ -106,19 +112,13 @@ class SyncedAccount:
 
 
 @dataclass(frozen=True)
-class PostgresAccount:
+class PostgresAccount(_Synced):
     """The same simulator account synced into a schema of the test server (``url`` names
     it with ``?schema=``); ``digest`` is its :func:`rows_digest` right after the sync."""
 
-    simulator: Simulator
     url: str
     digest: str
     backend = "postgresql"
-
-    @property
-    def world(self) -> World:
-        """The simulated account the mirror holds."""
-        return self.simulator.world
 
     @property
     def db(self) -> str:

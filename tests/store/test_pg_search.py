@@ -222,9 +222,9 @@ def postgres_mirror(admin: Engine) -> Iterator[tuple[str, Engine]]:
             conn.exec_driver_sql(f"DROP SCHEMA {quote(schema)} CASCADE")
 
 
-@pytest.fixture
-def pg(admin: Engine) -> Iterator[Mirror]:
-    """A PostgreSQL mirror holding the corpus, indexed; each test may change it."""
+@contextmanager
+def indexed_corpus(admin: Engine) -> Iterator[Mirror]:
+    """A PostgreSQL mirror holding the corpus, indexed (dropped afterwards)."""
     with postgres_mirror(admin) as (_schema, engine):
         mirror = Mirror(engine, pg_search)
         load(engine, CORPUS)
@@ -232,13 +232,17 @@ def pg(admin: Engine) -> Iterator[Mirror]:
         yield mirror
 
 
+@pytest.fixture
+def pg(admin: Engine) -> Iterator[Mirror]:
+    """The corpus on PostgreSQL, indexed; each test may change it."""
+    with indexed_corpus(admin) as mirror:
+        yield mirror
+
+
 @pytest.fixture(scope="module")
 def pg_shared(admin: Engine) -> Iterator[Mirror]:
     """The same, shared by the tests that only read it."""
-    with postgres_mirror(admin) as (_schema, engine):
-        mirror = Mirror(engine, pg_search)
-        load(engine, CORPUS)
-        mirror.index()
+    with indexed_corpus(admin) as mirror:
         yield mirror
 
 
