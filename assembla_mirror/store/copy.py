@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Table, literal, select, text
+from sqlalchemy import Connection, Table, literal, select
 from sqlalchemy.exc import DBAPIError
 
 from assembla_mirror.errors import ConfigError, MirrorError, SchemaError, StorageError
@@ -216,24 +216,10 @@ def _write_table(
 
 def _continue_ids(writer: Connection, table: Table) -> None:
     """Move the id sequence of ``table`` (if it has one) past the copied ids, so the
-    next run record does not take a copied run's id.
-
-    SQLite needs nothing: a new rowid follows the largest. (Dialect-specific: a
-    candidate for the dialect's interface.)
-    """
+    next run record does not take a copied run's id."""
     column = table.autoincrement_column
-    if column is None or writer.dialect.name != "postgresql":
-        return
-    quote = writer.dialect.identifier_preparer
-    name = quote.format_table(table)
-    # setval(..., NULL) of an empty table leaves the sequence alone.
-    writer.execute(
-        text(
-            "SELECT setval(pg_get_serial_sequence(:table, :column), "
-            f"(SELECT max({quote.quote(column.name)}) FROM {name}))"
-        ),
-        {"table": name, "column": column.name},
-    )
+    if column is not None:
+        dialect_of(writer).continue_ids(writer, table.name, column.name)
 
 
 def _rebuild_search(writer: Connection, progress: CopyProgress) -> int:

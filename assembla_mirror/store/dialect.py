@@ -165,6 +165,12 @@ class Dialect(ABC):
     def refused_columns(self, reason: str, table: str, columns: Sequence[str]) -> list[str]:
         """The columns of ``table`` that a refusal's ``reason`` (the driver's message) names."""
 
+    def continue_ids(self, connection: Connection, table: str, column: str) -> None:
+        """Make new rows of ``table`` take ids in ``column`` past the largest stored one,
+        after rows were inserted with their ids (a copy); nothing where the database
+        does that itself (SQLite's rowid)."""
+        return
+
     # --- searching -----------------------------------------------------------------
 
     @abstractmethod

@@ -224,6 +224,16 @@ class PostgresDialect(Dialect):
             return [name.strip().strip('"') for name in found.group(1).split(",")]
         return re.findall(r'column "(\w+)"', reason)[:1]
 
+    def continue_ids(self, connection: Connection, table: str, column: str) -> None:
+        # setval(..., NULL) (an empty table) leaves the sequence alone.
+        connection.execute(
+            text(
+                "SELECT setval(pg_get_serial_sequence(:table, :column), "
+                f"(SELECT max({quote(column)}) FROM {quote(table)}))"
+            ),
+            {"table": quote(table), "column": column},
+        )
+
     # --- searching ---------------------------------------------------------------------
 
     def index_queued(self, connection: Connection, source: str, columns: Sequence[str]) -> int:

@@ -427,6 +427,27 @@ def test_insert_upsert_and_insert_new_statements(
     assert rows == [("s1", "One", "{}"), ("s2", "Renamed", "{1}"), ("s3", "Three", "{}")]
 
 
+def test_new_ids_continue_past_ids_inserted_as_given(engine: Engine, dialect: Dialect) -> None:
+    # As a copy inserts run records with their ids; the next run must not reuse one.
+    columns = ("id", "started_at", "outcome", "mode", "requests", "rows_json")
+    columns += ("options_json", "warnings_json")
+    run = ("2026-01-01 00:00:00", "success", "full", 0, "{}", "{}", "[]")
+    with engine.begin() as conn:
+        dialect.continue_ids(conn, "sync_runs", "id")  # an empty table: nothing to pass
+        dialect.insert_rows(conn, "sync_runs", columns, [(7, *run), (3, *run)])
+        dialect.continue_ids(conn, "sync_runs", "id")
+        conn.execute(
+            text(
+                "INSERT INTO sync_runs (started_at, outcome, mode, requests, rows_json, "
+                "options_json, warnings_json) VALUES (:at, 'running', 'full', 0, '{}', '{}', '[]')"
+            ),
+            {"at": "2026-01-02 00:00:00"},
+        )
+    with engine.connect() as conn:
+        ids = conn.execute(text("SELECT id FROM sync_runs ORDER BY id")).scalars().all()
+    assert ids == [3, 7, 8]
+
+
 def test_insert_rows_stores_any_text_and_refuses_a_stored_key(
     engine: Engine, dialect: Dialect, backend: str
 ) -> None:
