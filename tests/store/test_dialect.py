@@ -429,8 +429,8 @@ def test_insert_upsert_and_insert_new_statements(
 
 def test_new_ids_continue_past_ids_inserted_as_given(engine: Engine, dialect: Dialect) -> None:
     # As a copy inserts run records with their ids; the next run must not reuse one.
-    columns = ("id", "started_at", "outcome", "mode", "requests", "rows_json")
-    columns += ("options_json", "warnings_json")
+    columns = ["id", "started_at", "outcome", "mode", "requests"]
+    columns += ["rows_json", "options_json", "warnings_json"]
     run = ("2026-01-01 00:00:00", "success", "full", 0, "{}", "{}", "[]")
     with engine.begin() as conn:
         dialect.continue_ids(conn, "sync_runs", "id")  # an empty table: nothing to pass
