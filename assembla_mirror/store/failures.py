@@ -227,6 +227,7 @@ PG_INVALID_AUTHORIZATION = "28000"
 PG_UNKNOWN_DATABASE = "3D000"
 PG_CONNECTION_CLASS = "08"
 PG_SHUTDOWN_CLASS = "57P"
+PG_DEPENDENT_OBJECTS = "2BP01"
 
 
 def _describe_postgres(exc: BaseException, name: str) -> MirrorError | None:
@@ -271,6 +272,15 @@ def _describe_postgres(exc: BaseException, name: str) -> MirrorError | None:
             "(createdb NAME) or name an existing database",
             path=name,
             reason="unopenable",
+        )
+    if code == PG_DEPENDENT_OBJECTS:
+        # A person's own view built on a report view or a column that a new version
+        # replaces or drops: CASCADE would drop theirs without a word.
+        detail = getattr(getattr(exc, "diag", None), "message_detail", None)
+        return SchemaError(
+            f"cannot update the mirror's schema in {name}: {said}"
+            f"{f' ({detail})' if detail else ''}; drop your own views built on the "
+            "mirror's, run again, then create yours anew. Nothing was changed."
         )
     if code in (PG_TOO_MANY_CONNECTIONS, PG_OUT_OF_MEMORY):
         return StorageError(

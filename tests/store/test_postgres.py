@@ -5,8 +5,9 @@ in schemas of its own: a second sync is refused at once by an advisory lock, whi
 the server releases when its holder is killed; readers are never blocked by a sync;
 a migration is one transaction (a failed one leaves nothing behind); a database of a
 newer version or another application's schema is refused untouched; two mirrors in
-two schemas of one database stay apart; and the password of a URL appears in no
-error, whatever goes wrong connecting.
+two schemas of one database stay apart; the password of a URL appears in no
+error, whatever goes wrong connecting; and a person's own view built on a report
+view is neither dropped nor in the way without a clear message.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from typing import Any
 import pytest
 from alembic import command
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import DBAPIError
 
 from assembla_mirror.errors import LockedError, SchemaError, StorageError
 from assembla_mirror.simulator import Scale, Simulator, World
@@ -36,6 +36,7 @@ from assembla_mirror.store.database import (
     open_readonly,
 )
 from assembla_mirror.store.target import database_target
+from assembla_mirror.store.views import META_KEY
 from tests.expected import reading
 from tests.support import (
     POSTGRES_SKIP_REASON,
@@ -212,8 +213,9 @@ def test_a_migration_that_fails_leaves_the_database_at_its_old_revision(url: str
     assert "walk_page" in before_columns
     assert "next_page" not in before_columns
 
-    with pytest.raises(DBAPIError, match="other objects depend on it"):
+    with pytest.raises(SchemaError, match="view my_pages depends on column walk_page") as refused:
         open_db(url)
+    assert "drop your own views built on the mirror's" in str(refused.value)
 
     # nothing half-applied: the same columns, the same checkpoint, the same revision
     assert sync_state_columns(url) == before_columns
@@ -370,3 +372,37 @@ def test_the_password_appears_in_no_error(failure: str) -> None:
         # not in the message, nor anywhere in the chain of errors behind it
         told = "".join(traceback.format_exception(caught.value))
         assert PASSWORD not in told, name
+
+
+# --- a person's own views ---------------------------------------------------------------
+
+
+def test_a_view_of_ones_own_on_a_report_view_is_kept_and_explained(url: str) -> None:
+    """When a new version replaces the report views, PostgreSQL refuses to drop one that a
+    person's own view is built on: the mirror says what to do, and drops nothing of
+    theirs (CASCADE would, silently)."""
+    engine = open_db(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE VIEW my_hours AS SELECT * FROM hours_by_space")
+        # as a mirror written by a version whose view definitions differ from these
+        conn.execute(
+            text("UPDATE mirror_meta SET value = 'older' WHERE key = :key"), {"key": META_KEY}
+        )
+    engine.dispose()
+
+    with pytest.raises(SchemaError) as refused:
+        open_existing(url)
+    message = str(refused.value)
+    assert "my_hours depends on view hours_by_space" in message
+    assert "drop your own views built on the mirror's" in message
+    with reading(url) as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM my_hours").scalar() == 0
+        held = conn.execute(
+            text("SELECT value FROM mirror_meta WHERE key = :key"), {"key": META_KEY}
+        ).scalar()
+    assert held == "older"  # nothing was changed
+
+    with reading(url) as conn:
+        conn.exec_driver_sql("DROP VIEW my_hours")
+        conn.commit()
+    open_existing(url).dispose()  # the views are replaced now
