@@ -289,7 +289,10 @@ def _describe_postgres(exc: BaseException, name: str) -> MirrorError | None:
             reason="unopenable",
         )
     connection_lost = code.startswith((PG_CONNECTION_CLASS, PG_SHUTDOWN_CLASS))
-    if connection_lost or type(exc).__name__ == "OperationalError":
+    # psycopg's OperationalError and its kinds (ConnectionTimeout): psycopg, optional,
+    # is not imported here.
+    operational = any(kind.__name__ == "OperationalError" for kind in type(exc).__mro__)
+    if connection_lost or operational:
         return StorageError(
             f"cannot reach the database server of {name}: {_without_secrets(said)}; check "
             "that it runs and accepts connections from here",

@@ -41,6 +41,18 @@ from assembla_mirror.store.target import EXTRA_MISSING, DatabaseTarget
 
 #: What a connection identifies itself as (``pg_stat_activity.application_name``).
 APPLICATION = "assembla-mirror"
+#: libpq's settings that keep a vanished server from hanging a sync (libpq waits for
+#: ever by default): at most 10 s to connect, and a connection whose server stops
+#: answering (idle, or with a statement sent and never acknowledged) is found dead
+#: within about a minute. A URL's own values win.
+LIVENESS = {
+    "connect_timeout": "10",
+    "keepalives": "1",
+    "keepalives_idle": "30",
+    "keepalives_interval": "10",
+    "keepalives_count": "3",
+    "tcp_user_timeout": "60000",
+}
 
 
 class PostgresDialect(Dialect):
@@ -101,7 +113,11 @@ class PostgresDialect(Dialect):
         given = target.url.query.get("options")
         options = " ".join([*([given] if isinstance(given, str) else []), *settings])
         arguments: dict[str, Any] = {
-            "connect_args": {"options": options, "application_name": APPLICATION},
+            "connect_args": {
+                **{name: value for name, value in LIVENESS.items() if name not in target.url.query},
+                "options": options,
+                "application_name": APPLICATION,
+            },
         }
         if not pool:
             arguments["poolclass"] = NullPool

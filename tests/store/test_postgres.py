@@ -12,6 +12,9 @@ view is neither dropped nor in the way without a clear message.
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -406,3 +409,52 @@ def test_a_view_of_ones_own_on_a_report_view_is_kept_and_explained(url: str) -> 
         conn.exec_driver_sql("DROP VIEW my_hours")
         conn.commit()
     open_existing(url).dispose()  # the views are replaced now
+
+
+# --- a server that stops answering -------------------------------------------------------
+
+#: Opens the mirror named on the command line; an error is printed, not raised.
+OPEN_ONCE = """
+import sys
+from assembla_mirror.errors import MirrorError
+from assembla_mirror.store.database import open_db
+try:
+    open_db(sys.argv[1])
+except MirrorError as exc:
+    print(exc)
+"""
+
+
+def test_a_server_that_never_answers_fails_the_open_instead_of_hanging() -> None:
+    """A listener that takes the connection and never says a word (a hung server, a
+    black-holing proxy): libpq would wait for ever; the mirror gives up and says so."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        url = f"postgresql://root:s3cret@127.0.0.1:{port}/test?connect_timeout=2"
+        # In a process of its own, so that a hang fails this test rather than the suite.
+        opened = subprocess.run(
+            [sys.executable, "-c", OPEN_ONCE, url], capture_output=True, text=True, timeout=60
+        )
+    assert opened.returncode == 0, opened.stderr
+    assert f"postgresql://root:***@127.0.0.1:{port}/test" in opened.stdout
+    assert "timeout" in opened.stdout
+    assert "s3cret" not in opened.stdout + opened.stderr
+
+
+def test_connections_give_up_on_a_vanished_server_unless_the_url_says_otherwise(
+    url: str,
+) -> None:
+    engine = open_db(f"{url}&connect_timeout=5")
+    try:
+        with engine.connect() as conn:
+            driver = conn.connection.driver_connection
+            assert driver is not None
+            settings = dict(part.split("=", 1) for part in driver.info.dsn.split() if "=" in part)
+    finally:
+        engine.dispose()
+    assert settings["connect_timeout"] == "5"  # the URL's own
+    assert settings["keepalives"] == "1"
+    assert int(settings["keepalives_idle"]) + 3 * int(settings["keepalives_interval"]) <= 60
+    assert int(settings["tcp_user_timeout"]) <= 60_000
