@@ -149,7 +149,7 @@ class TerminalProgress:
     @staticmethod
     def _format(line: _Line, now: float) -> str:
         mark = "✓" if line.finished else "…"
-        text = f" {mark} {line.label:<16} {line.rows:>9,} rows"
+        text = f" {mark} {line.label:<20} {line.rows:>9,} rows"
         if line.total:
             elapsed = now - line.started
             fraction = min(1.0, line.rows / line.total)
