@@ -80,6 +80,7 @@ from typing import Any
 
 from sqlalchemy import ARRAY, Connection, Text, bindparam, text
 
+from assembla_mirror.store.dialect import quote
 from assembla_mirror.store.pg_text import (
     DOCUMENT_CHARS,
     FOLD_FUNCTION,
@@ -95,10 +96,6 @@ INDEXES: dict[str, tuple[str, tuple[str, ...]]] = {
     "tickets": ("tickets_fts", ("summary", "description")),
     "ticket_comments": ("ticket_comments_fts", ("comment",)),
 }
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _index_table(source: str) -> str:
@@ -121,17 +118,17 @@ def schema_statements() -> list[str]:
     """
     statements = [FOLD_FUNCTION.strip()]
     for source, (index, columns) in INDEXES.items():
-        table, fts = _quote(source), _quote(index)
+        table, fts = quote(source), quote(index)
         statements += [
             f"CREATE TABLE {fts} (id BIGINT NOT NULL, document tsvector NOT NULL, "
-            f"CONSTRAINT {_quote('pk_' + index)} PRIMARY KEY (id))",
-            f"CREATE INDEX {_quote('ix_' + index + '_document')} ON {fts} USING gin (document)",
+            f"CONSTRAINT {quote('pk_' + index)} PRIMARY KEY (id))",
+            f"CREATE INDEX {quote('ix_' + index + '_document')} ON {fts} USING gin (document)",
         ]
         changed = " OR ".join(
-            f"OLD.{_quote(column)} IS DISTINCT FROM NEW.{_quote(column)}" for column in columns
+            f"OLD.{quote(column)} IS DISTINCT FROM NEW.{quote(column)}" for column in columns
         )
         statements += [
-            f"CREATE FUNCTION {_quote(index + '_requeue')}() RETURNS trigger "
+            f"CREATE FUNCTION {quote(index + '_requeue')}() RETURNS trigger "
             "LANGUAGE plpgsql SET search_path FROM CURRENT AS $requeue$\n"
             "BEGIN\n"
             f"    DELETE FROM {fts} WHERE id = OLD.id;\n"
@@ -139,11 +136,11 @@ def schema_statements() -> list[str]:
             f"VALUES ('{source}', NEW.id) ON CONFLICT DO NOTHING;\n"
             "    RETURN NULL;\n"
             "END\n$requeue$",
-            f"CREATE TRIGGER {_quote(index + '_update')} "
-            f"AFTER UPDATE OF {', '.join(map(_quote, columns))} ON {table} "
+            f"CREATE TRIGGER {quote(index + '_update')} "
+            f"AFTER UPDATE OF {', '.join(map(quote, columns))} ON {table} "
             f"FOR EACH ROW WHEN ({changed}) "
-            f"EXECUTE FUNCTION {_quote(index + '_requeue')}()",
-            f"CREATE FUNCTION {_quote(index + '_forget')}() RETURNS trigger "
+            f"EXECUTE FUNCTION {quote(index + '_requeue')}()",
+            f"CREATE FUNCTION {quote(index + '_forget')}() RETURNS trigger "
             "LANGUAGE plpgsql SET search_path FROM CURRENT AS $forget$\n"
             "BEGIN\n"
             f"    DELETE FROM {fts} AS f USING gone WHERE f.id = gone.id;\n"
@@ -151,12 +148,12 @@ def schema_statements() -> list[str]:
             f"WHERE p.source = '{source}' AND p.id = gone.id;\n"
             "    RETURN NULL;\n"
             "END\n$forget$",
-            f"CREATE TRIGGER {_quote(index + '_delete')} AFTER DELETE ON {table} "
+            f"CREATE TRIGGER {quote(index + '_delete')} AFTER DELETE ON {table} "
             "REFERENCING OLD TABLE AS gone FOR EACH STATEMENT "
-            f"EXECUTE FUNCTION {_quote(index + '_forget')}()",
+            f"EXECUTE FUNCTION {quote(index + '_forget')}()",
         ]
     statements += [
-        f"INSERT INTO search_pending (source, id) SELECT '{source}', id FROM {_quote(source)} "
+        f"INSERT INTO search_pending (source, id) SELECT '{source}', id FROM {quote(source)} "
         "ON CONFLICT DO NOTHING"
         for source in INDEXES
     ]
@@ -174,7 +171,7 @@ def _document(columns: Sequence[str]) -> str:
     for i, column in enumerate(columns):
         title = i == 0 and len(columns) > 1
         vector = (
-            f"to_tsvector('simple', search_fold(left(coalesce(t.{_quote(column)}, ''), "
+            f"to_tsvector('simple', search_fold(left(coalesce(t.{quote(column)}, ''), "
             f"{TITLE_CHARS if title else DOCUMENT_CHARS})))"
         )
         parts.append(f"setweight({vector}, 'A')" if title else vector)
@@ -190,9 +187,9 @@ def index_queued(conn: Connection, source: str, columns: Sequence[str]) -> int:
     if not columns:
         raise ValueError("index at least one column")
     statement = text(
-        f"INSERT INTO {_quote(_index_table(source))} (id, document) "
+        f"INSERT INTO {quote(_index_table(source))} (id, document) "
         f"SELECT t.id, {_document(columns)} "
-        f"FROM search_pending AS p JOIN {_quote(source)} AS t ON t.id = p.id "
+        f"FROM search_pending AS p JOIN {quote(source)} AS t ON t.id = p.id "
         "WHERE p.source = :source "
         "ON CONFLICT (id) DO UPDATE SET document = EXCLUDED.document"
     )

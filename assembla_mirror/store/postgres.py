@@ -146,20 +146,7 @@ class PostgresDialect(Dialect):
             )
         schema = connection.exec_driver_sql("SELECT current_setting('search_path')").scalar()
         connection.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {quote(str(schema))}")
-        Base.metadata.create_all(connection)
-        for table in Base.metadata.sorted_tables:
-            # Dates and datetimes are text too (a TypeDecorator over String). One
-            # statement per table: each ALTER TABLE rebuilds the table's indexes.
-            collated = [
-                f"ALTER COLUMN {quote(column.name)} "
-                f'TYPE {column.type.compile(connection.dialect)} COLLATE "C"'
-                for column in table.columns
-                if isinstance(getattr(column.type, "impl", column.type), String)
-            ]
-            if collated:
-                connection.exec_driver_sql(f"ALTER TABLE {quote(table.name)} {', '.join(collated)}")
-        for statement in pg_search.schema_statements():
-            connection.exec_driver_sql(statement)
+        create_tables(connection)
 
     def backup(self, target: DatabaseTarget, revision: str | None, *, busy_timeout_ms: int) -> None:
         return None  # a migration is one transaction: it commits whole or not at all
@@ -279,6 +266,25 @@ class PostgresDialect(Dialect):
         # round(double, n) does not exist: round as numeric, and read back a float
         # (psycopg would hand numeric to Python as Decimal).
         return f"CAST(ROUND(CAST({number} AS NUMERIC), {int(digits)}) AS DOUBLE PRECISION)"
+
+
+def create_tables(connection: Connection) -> None:
+    """The mirror's tables at head, text collated ``"C"``, and its full-text index, in
+    the schema first on the connection's ``search_path`` (which must exist)."""
+    Base.metadata.create_all(connection)
+    for table in Base.metadata.sorted_tables:
+        # Dates and datetimes are text too (a TypeDecorator over String). One
+        # statement per table: each ALTER TABLE rebuilds the table's indexes.
+        collated = [
+            f"ALTER COLUMN {quote(column.name)} "
+            f'TYPE {column.type.compile(connection.dialect)} COLLATE "C"'
+            for column in table.columns
+            if isinstance(getattr(column.type, "impl", column.type), String)
+        ]
+        if collated:
+            connection.exec_driver_sql(f"ALTER TABLE {quote(table.name)} {', '.join(collated)}")
+    for statement in pg_search.schema_statements():
+        connection.exec_driver_sql(statement)
 
 
 def lock_key(schema: str) -> int:

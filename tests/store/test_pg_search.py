@@ -26,12 +26,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, String, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
-from assembla_mirror.model.tables import Base
 from assembla_mirror.store import fts5, pg_search, pg_text
 from assembla_mirror.store.database import open_db
+from assembla_mirror.store.postgres import create_tables
 
 URL_VARIABLE = "MIRROR_TEST_POSTGRES_URL"
 if not os.environ.get(URL_VARIABLE):
@@ -204,17 +204,7 @@ def postgres_mirror(admin: Engine) -> Iterator[tuple[str, Engine]]:
 
     try:
         with engine.begin() as conn:
-            Base.metadata.create_all(conn)
-            for table in Base.metadata.sorted_tables:  # as the PostgreSQL dialect does
-                for column in table.columns:
-                    if isinstance(column.type, String):
-                        kind = column.type.compile(conn.dialect)
-                        conn.exec_driver_sql(
-                            f"ALTER TABLE {quote(table.name)} ALTER COLUMN {quote(column.name)} "
-                            f'TYPE {kind} COLLATE "C"'
-                        )
-            for statement in pg_search.schema_statements():
-                conn.exec_driver_sql(statement)
+            create_tables(conn)
         yield schema, engine
     finally:
         engine.dispose()
