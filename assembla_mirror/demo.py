@@ -1,7 +1,8 @@
 """``mirror demo``: sync the bundled simulator's demo account and report on it.
 
 The whole product runs as it would against Assembla: a real HTTP server on
-127.0.0.1 (the simulator), the real client, the real sync into a SQLite file.
+127.0.0.1 (the simulator), the real client, the real sync (comments and ticket
+history included) into a SQLite file.
 """
 
 from __future__ import annotations
@@ -72,7 +73,10 @@ def run_demo(
             username=creds.username,
             password=creds.password,
         )
-        report = sync(SyncOptions(db_path=path), settings, credentials, progress=progress)
+        # With comments, as a team that wants ticket history would sync (one request per
+        # ticket, which the local simulator answers in a moment).
+        options = SyncOptions(db_path=path, with_comments=True)
+        report = sync(options, settings, credentials, progress=progress)
     engine = open_db(path)
     try:
         with engine.connect() as conn:

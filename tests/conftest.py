@@ -163,3 +163,15 @@ def shared_mirror_is_left_alone(request: pytest.FixtureRequest) -> Iterator[None
             "a test that writes works on a copy (synced_account.copy_to(tmp_path)) "
             "or rolls its transaction back"
         )
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def history(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The small hand-made history mirror of tests/read/history_mirror.py on each
+    database (read only)."""
+    from tests.read.history_mirror import history_mirror_on
+
+    with history_mirror_on(str(request.param), tmp_path_factory.mktemp("history")) as db:
+        yield db

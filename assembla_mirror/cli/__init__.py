@@ -11,7 +11,7 @@ import os
 import sys
 from typing import Any, NoReturn, TextIO, cast
 
-from assembla_mirror.cli import api, db, simulate, sync, use  # noqa: F401  (registers commands)
+from assembla_mirror.cli import api, db, flow, simulate, sync, use  # noqa: F401  (registers commands)
 from assembla_mirror.cli.base import cli
 
 __all__ = ["cli", "main"]

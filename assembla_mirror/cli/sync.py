@@ -116,8 +116,9 @@ def echo_plan(plan: SyncPlan) -> None:
         f"The dry run itself made {plan.probe_requests} read requests "
         f"and wrote nothing to {plan.database}."
     )
+    width = terminal_width(sys.stdout) if sys.stdout.isatty() else None
     for note in plan.notes:
-        click.echo(f"Note: {note}")
+        click.echo(f"Note: {note}" if width is None else wrap_note(note, width))
 
 
 class FiniteFloatRange(click.FloatRange):

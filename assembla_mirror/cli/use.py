@@ -94,7 +94,7 @@ def plain_table(report: Report) -> str:
 
 @cli.group("report")
 def report_group() -> None:
-    """Reports on the mirror: hours, tickets, daily activity."""
+    """Reports on the mirror: hours, tickets, daily activity, and how work flowed."""
 
 
 @report_group.command("hours")

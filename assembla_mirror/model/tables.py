@@ -16,7 +16,8 @@ indexed but not constrained: Assembla itself lets them dangle (a departed user,
 a deleted milestone).
 
 Deleted upstream means deleted here: rows disappear rather than carrying a
-``deleted_at``; the ``events`` table keeps the history.
+``deleted_at``. History is kept apart: the ``events`` table, and the changes of
+tickets with the tickets deleted since they were mirrored (:mod:`.history`).
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ from assembla_mirror.model.declare import (
 )
 from assembla_mirror.model.declare import NAMING_CONVENTION as NAMING_CONVENTION
 from assembla_mirror.model.declare import Base as Base
+from assembla_mirror.model.history import DeletedTicket as DeletedTicket
+from assembla_mirror.model.history import TicketChange as TicketChange
 from assembla_mirror.model.values import (
     boolean,
     calendar_date,
@@ -463,8 +466,11 @@ ENTITY_TABLES = (
     "tasks",
     "time_logs",
 )
-#: Every mirrored table: the data, and the activity events as far back as ever fetched.
-TABLES = (*ENTITY_TABLES, "events")
+#: What the mirror keeps of tickets' pasts (see :mod:`.history`).
+HISTORY_TABLES = ("ticket_changes", "deleted_tickets")
+#: Every mirrored table: the data, the activity events as far back as ever fetched, and
+#: the tickets' history.
+TABLES = (*ENTITY_TABLES, "events", *HISTORY_TABLES)
 
 #: Every model (the bookkeeping tables' too) by table name, in table order.
 MODELS = declared_models()

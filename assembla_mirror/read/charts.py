@@ -69,7 +69,8 @@ def lump(points: Points, keep: int) -> list[tuple[str, float]]:
     return [*ordered[: keep - 1], (f"{len(rest)} others", sum(value for _, value in rest))]
 
 
-def _svg(width: float, height: float, title: str, body: list[str]) -> str:
+def svg_document(width: float, height: float, title: str, body: list[str]) -> str:
+    """A whole SVG image: ``body`` under a title, on white, in the charts' font."""
     return "\n".join(
         [
             f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
@@ -85,8 +86,9 @@ def _svg(width: float, height: float, title: str, body: list[str]) -> str:
     )
 
 
-def _empty(title: str) -> str:
-    return _svg(
+def empty_chart(title: str) -> str:
+    """The image of a chart with nothing to draw."""
+    return svg_document(
         480,
         90,
         title,
@@ -94,11 +96,17 @@ def _empty(title: str) -> str:
     )
 
 
-def bar_chart(title: str, points: Points, *, unit: str = "h", keep: int = 25) -> str:
-    """Horizontal bars, biggest first; beyond ``keep`` bars the rest are summed into one."""
+def bar_chart(
+    title: str, points: Points, *, unit: str = "h", keep: int = 25, additive: bool = True
+) -> str:
+    """Horizontal bars, biggest first; beyond ``keep`` bars the rest are summed into one.
+
+    Values that do not add up (``additive`` False: medians ...) get no total, and
+    every bar is drawn, since a sum of the rest would mean nothing.
+    """
     if not points:
-        return _empty(title)
-    rows = lump(points, keep)
+        return empty_chart(title)
+    rows = lump(points, keep) if additive else sorted(points, key=lambda point: -point[1])
     labels = [shorten(label) for label, _ in rows]
     left = 16 + max(text_width(label) for label in labels) + 10
     plot = 520.0
@@ -134,18 +142,25 @@ def bar_chart(title: str, points: Points, *, unit: str = "h", keep: int = 25) ->
             f'<text x="{left + length + 6:.1f}" y="{y + 16:.1f}" fill="{INK}">'
             f"{number(value)}</text>"
         )
+    if additive:
+        body.append(_total(points, width, unit))
+    return svg_document(width, height, title, body)
+
+
+def _total(points: Points, width: float, unit: str) -> str:
+    """The sum of ``points``, at the top right of a chart ``width`` wide."""
     total = sum(value for _, value in points)
-    body.append(
+    return (
         f'<text x="{width - 16:.1f}" y="26" text-anchor="end" fill="{MUTED}">'
         f"total {number(total)} {escape(unit)}</text>"
     )
-    return _svg(width, height, title, body)
 
 
-def column_chart(title: str, points: Points, *, unit: str = "h") -> str:
-    """Vertical bars in the given order (a time series); labels thinned out to stay legible."""
+def column_chart(title: str, points: Points, *, unit: str = "h", additive: bool = True) -> str:
+    """Vertical bars in the given order (a time series); labels thinned out to stay legible.
+    A total is shown for ``additive`` values only."""
     if not points:
-        return _empty(title)
+        return empty_chart(title)
     slot = max(8.0, min(40.0, 900.0 / len(points)))
     left, top, plot_height = 64.0, 62.0, 260.0
     width = left + slot * len(points) + 24
@@ -186,12 +201,9 @@ def column_chart(title: str, points: Points, *, unit: str = "h") -> str:
         f'<line x1="{left:.1f}" y1="{base:.1f}" x2="{width - 16:.1f}" y2="{base:.1f}" '
         f'stroke="{MUTED}"/>'
     )
-    total = sum(value for _, value in points)
-    body.append(
-        f'<text x="{width - 16:.1f}" y="26" text-anchor="end" fill="{MUTED}">'
-        f"total {number(total)} {escape(unit)}</text>"
-    )
-    return _svg(width, height, title, body)
+    if additive:
+        body.append(_total(points, width, unit))
+    return svg_document(width, height, title, body)
 
 
 def html_page(title: str, svg: str) -> str:
@@ -229,10 +241,27 @@ def check_chart_path(path: str | Path) -> Path:
     return path
 
 
-def write_chart(path: str | Path, title: str, points: Points, *, series: bool) -> Path:
-    """Write a chart of ``points`` to ``path`` (.svg or .html); ``series`` for a time axis."""
+def write_chart(
+    path: str | Path,
+    title: str,
+    points: Points,
+    *,
+    series: bool,
+    unit: str = "h",
+    additive: bool = True,
+) -> Path:
+    """Write a chart of ``points`` to ``path`` (.svg or .html); ``series`` for a time axis,
+    ``additive`` False for values a total would not mean anything for (medians)."""
+    if series:
+        svg = column_chart(title, points, unit=unit, additive=additive)
+    else:
+        svg = bar_chart(title, points, unit=unit, additive=additive)
+    return save_chart(path, title, svg)
+
+
+def save_chart(path: str | Path, title: str, svg: str) -> Path:
+    """Write the image ``svg`` to ``path``: as it is (.svg), or in a page (.html)."""
     path = check_chart_path(path)
-    svg = column_chart(title, points) if series else bar_chart(title, points)
     content = svg if path.suffix.lower() == ".svg" else html_page(title, svg)
     try:
         path.write_text(content if content.endswith("\n") else content + "\n", encoding="utf-8")

@@ -13,11 +13,15 @@ A filter naming no column raises :class:`~assembla_mirror.errors.ConfigError`
 listing the columns. Singular lookups return the one match or None, and raise
 :class:`AmbiguousError` when several match, as the original did. The mirror is
 the cache: nothing here touches the network except :meth:`Mirror.sync`.
+
+Beyond the original: a ticket's history is ``ticket.history()`` and
+``ticket.status_intervals()`` (:mod:`assembla_mirror.read.history`), and the
+tickets deleted upstream, whose history the mirror keeps, ``m.deleted_tickets()``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,9 +31,11 @@ from sqlalchemy import Table
 
 from assembla_mirror.errors import ConfigError, MirrorError
 from assembla_mirror.model.tables import Base
+from assembla_mirror.read.history import Change, DeletedTicket, StatusInterval
 from assembla_mirror.read.records import Event, Milestone, Record, Space, Task, Ticket, User
 from assembla_mirror.store import objects
 from assembla_mirror.store.database import database_target, open_existing
+from assembla_mirror.store.flow_reports import stay_rows
 from assembla_mirror.store.objects import Between
 from assembla_mirror.store.search import search_tickets
 
@@ -86,6 +92,14 @@ class Mirror:
         """Tickets of every space matching ``filters``."""
         return self._select(Ticket, filters)
 
+    def deleted_tickets(self, **filters: Any) -> list[DeletedTicket]:
+        """Tickets deleted upstream after they were mirrored, with their history."""
+        return self._select(DeletedTicket, filters)
+
+    def deleted_ticket(self, **filters: Any) -> DeletedTicket | None:
+        """One deleted ticket, e.g. ``m.deleted_ticket(space_id=space.id, number=12)``."""
+        return self._one(DeletedTicket, filters)
+
     def tasks(
         self,
         *,
@@ -138,7 +152,7 @@ class Mirror:
         filters: Mapping[str, Any],
         *,
         span: Between | None = None,
-        order: str | None = None,
+        order: str | Sequence[str] | None = None,
         **scope: Any,
     ) -> list[R]:
         table = self._table(kind)
@@ -179,6 +193,15 @@ class Mirror:
     def _custom_fields(self, ticket_id: int) -> dict[str, str | None]:
         with self.engine.connect() as conn:
             return objects.ticket_custom_field_values(conn, ticket_id)
+
+    def _history(self, ticket_id: int) -> list[Change]:
+        # In the order they happened; changes of one instant in the order recorded.
+        return self._select(Change, {}, ticket_id=ticket_id, order=("changed_at", "id"))
+
+    def _stays(self, ticket_id: int) -> list[StatusInterval]:
+        with self.engine.connect() as conn:
+            found = stay_rows(conn, [ticket_id])
+        return [StatusInterval.from_row(row) for row in found.rows]
 
 
 def _scope(**references: Any) -> dict[str, Any]:

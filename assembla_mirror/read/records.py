@@ -24,6 +24,7 @@ from assembla_mirror.model import tables
 from assembla_mirror.model.declare import Base, table_of
 
 if TYPE_CHECKING:
+    from assembla_mirror.read.history import Change, StatusInterval
     from assembla_mirror.read.mirror import Mirror
 
 
@@ -273,6 +274,16 @@ class Ticket(Record, model=tables.Ticket):
     def tasks(self, **filters: Any) -> list[Task]:
         """Time entries logged against this ticket."""
         return self._mirror.tasks(ticket=self, **filters)
+
+    def history(self) -> list[Change]:
+        """Its recorded changes, oldest first: :class:`~assembla_mirror.read.history.Change`
+        records (``changed_at``, ``user_id``, ``field``, ``old_value``, ``new_value``,
+        ``source``, ``comment_id``)."""
+        return self._mirror._history(self.id)
+
+    def status_intervals(self) -> list[StatusInterval]:
+        """Its stays in each status, in order (the last is the current one)."""
+        return self._mirror._stays(self.id)
 
 
 class Task(Record, model=tables.Task):

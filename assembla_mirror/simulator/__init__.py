@@ -15,9 +15,11 @@ transport answering in-process through the same handling (pass it with base URL
 :data:`IN_PROCESS_URL`; the simulator need not be started).
 
 Modules: :mod:`.world` (state and mutations), :mod:`.generator` (seeded data),
-:mod:`.api` (endpoints), :mod:`.server` (auth, limits, faults, log: the core),
-:mod:`.transport` (the socket server), :mod:`.inprocess` (the path without a socket),
-:mod:`.truth` (test oracle).
+:mod:`.history` (tickets' histories, served as change comments in Ruby's YAML by
+:mod:`.ruby_yaml`), :mod:`.api` (endpoints), :mod:`.server` (auth, limits, faults,
+log: the core), :mod:`.transport` (the socket server), :mod:`.inprocess` (the path
+without a socket), :mod:`.truth` (test oracle, with :mod:`.truth_history` for stays
+in statuses, flow and burndown).
 """
 
 from assembla_mirror.simulator.clock import Clock

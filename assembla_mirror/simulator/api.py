@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from assembla_mirror.simulator import queries, render
 from assembla_mirror.simulator.entities import Event, Task, Ticket
+from assembla_mirror.simulator.history import comments_of
 from assembla_mirror.simulator.queries import BadQuery, TaskQuery
 from assembla_mirror.simulator.routes import (
     XML,
@@ -209,7 +210,7 @@ def comments(call: Call) -> Response:
     if found is None:
         return not_found()
     where, state = call.zone_of(data), call.world.state
-    newest_first = state.comments.get(found.id, [])[::-1]
+    newest_first = comments_of(state, found)[::-1]
     return call.page(newest_first, COMMENTS_PER_PAGE, lambda c: render.comment(c, where, state))
 
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from assembla_mirror.simulator import events
+from assembla_mirror.simulator import events, history
 from assembla_mirror.simulator.clock import Clock
 from assembla_mirror.simulator.entities import (
     Comment,
@@ -77,30 +77,42 @@ class Changes:
             raise KeyError(f"no custom field(s) {missing} in space {data.space.wiki_name!r}")
         return {ids[title]: value for title, value in custom.items()}
 
-    def update_ticket(self, space: str, number: int, **fields: Any) -> Ticket:
-        """Change ticket fields (``status`` by name sets ``state``; ``custom_fields`` by title)."""
+    def update_ticket(
+        self,
+        space: str,
+        number: int,
+        *,
+        user_id: str | None = None,
+        comment: str | None = None,
+        **fields: Any,
+    ) -> Ticket:
+        """Change ticket fields (``status`` by name sets ``state``; ``custom_fields`` by title).
+
+        Like Assembla, this adds one change comment by ``user_id`` (default: the
+        primary caller) recording the old and new value of every field that
+        changed (see :mod:`.history`), carrying ``comment`` as its text if given;
+        the ticket's ``updated_at`` is the change's time. The event is ``Ticket
+        updated`` (``Ticket Comment created`` with a text), with ``whatchanged``.
+        """
         with self.lock:
             data = self.state.require_space(space)
             ticket = self.state.ticket(space, number)
             custom = self._custom_values(data, fields.pop("custom_fields", None) or {})
-            status = fields.pop("status", None)
-            state = data.status_state(status) if status is not None else ticket.state
-            _check_fields(fields, TICKET_FIELDS, "a ticket")
+            if fields.get("status") is not None:
+                data.status_state(fields["status"])  # KeyError for an unknown status
+            _check_fields(fields, TICKET_FIELDS | {"status"}, "a ticket")
             now = self.clock.now()
-            for name, value in fields.items():
-                setattr(ticket, name, value)
-            ticket.custom_values.update(custom)
-            changed = list(fields) + (["custom_fields"] if custom else [])
-            if status is not None:
-                if state == 0 and ticket.state == 1:
-                    ticket.completed_date = now
-                elif state == 1:
-                    ticket.completed_date = None
-                ticket.status, ticket.state = status, state
-                changed.insert(0, "status")
-            self._touch_ticket(data, ticket, now)
-            author, what = self.state.primary_user_id, ", ".join(changed)
-            self._emit(events.ticket_event(self.state, ticket, "updated", author, now, what))
+            author = user_id or self.state.primary_user_id
+            asked = list(fields) + [data.titles[fid] for fid in custom]
+            change = history.change_ticket(
+                self.state, data, ticket, now, author, dict(fields), custom, comment
+            )
+            what = ", ".join(change.names() or asked)
+            if comment:
+                note = history.comment_of(self.state, ticket, change)
+                self._emit(events.comment_event(self.state, ticket, note, what))
+            else:
+                self._emit(events.ticket_event(self.state, ticket, "updated", author, now, what))
             return ticket
 
     def add_ticket(self, space: str, **fields: Any) -> Ticket:
@@ -149,6 +161,7 @@ class Changes:
             del data.tickets[number]
             del self.state.tickets_by_id[ticket.id]
             self.state.comments.pop(ticket.id, None)
+            self.state.history.pop(ticket.id, None)
             data.generation += 1
             now, author = self.clock.now(), self.state.primary_user_id
             self._emit(events.ticket_event(self.state, ticket, "deleted", author, now))

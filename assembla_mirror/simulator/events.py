@@ -12,6 +12,7 @@ import dataclasses
 from datetime import datetime
 
 from assembla_mirror.simulator.entities import Comment, Event, EventTicket, Milestone, Ticket
+from assembla_mirror.simulator.history import comments_of
 from assembla_mirror.simulator.state import SpaceData, WorldState
 
 APP_URL = "https://app.assembla.com"
@@ -89,8 +90,10 @@ def ticket_event(
     )
 
 
-def comment_event(state: WorldState, ticket: Ticket, comment: Comment) -> Event:
-    """A ``Ticket Comment`` created event."""
+def comment_event(
+    state: WorldState, ticket: Ticket, comment: Comment, whatchanged: str | None = None
+) -> Event:
+    """A ``Ticket Comment`` created event (``whatchanged``: the fields the comment changed)."""
     return _event(
         state,
         when=comment.created_on,
@@ -101,6 +104,7 @@ def comment_event(state: WorldState, ticket: Ticket, comment: Comment) -> Event:
         title=ticket.summary,
         url=f"{ticket_url(state, ticket.space_id, ticket.number)}#comment-{comment.id}",
         author_id=comment.user_id,
+        whatchanged=whatchanged,
         text=comment.comment,
         ticket=EventTicket(
             id=ticket.id, number=ticket.number, summary=ticket.summary, operation="commented"
@@ -179,7 +183,7 @@ def about(
         ticket = data.tickets[number if number is not None else min(data.tickets)]
         if kind == "Ticket":
             return ticket_event(state, ticket, operation, author, when)
-        stored = state.comments.get(ticket.id)
+        stored = comments_of(state, ticket)
         comment = (
             dataclasses.replace(stored[-1], created_on=when)  # a copy: the stored one stays
             if stored

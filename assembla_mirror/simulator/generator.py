@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import random
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from assembla_mirror.simulator import text
+from assembla_mirror.simulator import history, text
 from assembla_mirror.simulator.entities import (
     CustomField,
     Milestone,
     Space,
     SpaceTool,
+    Ticket,
     TicketStatus,
     User,
     UserRole,
@@ -43,11 +45,18 @@ DEFAULT_STATUSES = (("New", 1), ("Accepted", 1), ("Test", 1), ("Fixed", 0), ("In
 README_USER = "John Smith"
 README_MILESTONE = "Release Candidate 1"
 README_STATUS = ("Code Review", 1)
-CUSTOM_STATUSES = (("In Progress", 1), ("Blocked", 1), ("Ready for Deploy", 1), ("Done", 0))
+CUSTOM_STATUSES = (
+    ("In Progress", 1),
+    ("Blocked", 1),
+    ("Ready for Deploy", 1),
+    ("Done", 0),
+    ("QA: review", 1),  # a name YAML must quote
+    ("Won't fix", 0),
+)
 FIELD_TYPES = ("Text", "Numeric", "List", "Team List", "Date")
 FIELD_TITLES = {
-    "Text": ("Browser", "Kunde", "客户", "Notes"),
-    "Numeric": ("Story points", "Coût (€)", "Budget"),
+    "Text": ("Browser", "Kunde", "客户", "Notes: internal"),
+    "Numeric": ("Story points", "Coût (€)", "Budget: Q3"),
     "List": ("Severity", "Platform", "Niveau", "大小"),
     "Team List": ("QA owner", "Reviewer", "Responsable"),
     "Date": ("Build", "Date de livraison", "Release date"),
@@ -78,17 +87,19 @@ def generate(seed: int, scale: Scale, now: datetime) -> WorldState:
         if foreign:
             tickets, tasks = max(3, tickets // 10), max(3, tasks // 10)
         work.space(data, tickets if data.ticket_tool else 0, tasks)
-    _shape_for_readme(state, people[1])
+    _shape_for_readme(state, people[1], now)
     work.finish()
     return state
 
 
-def _shape_for_readme(state: WorldState, john: User) -> None:
+def _shape_for_readme(state: WorldState, john: User, now: datetime) -> None:
     """Make the original README's singular lookups unambiguous in the first space.
 
     ``user.ticket(status_name='Test')`` must match exactly one of John Smith's
     tickets, and ``milestone.ticket(number=301)`` / ``milestone.user(name='John
-    Smith')`` must find something in "Release Candidate 1".
+    Smith')`` must find something in "Release Candidate 1". John makes these
+    changes himself, after everything else that happened to those tickets, so
+    their histories still end where they stand.
     """
     data = next(iter(state.spaces.values()))
     milestone = next((m for m in data.milestones.values() if m.title == README_MILESTONE), None)
@@ -96,11 +107,27 @@ def _shape_for_readme(state: WorldState, john: User) -> None:
     if milestone is None or 301 not in tickets:
         return
     anchor = tickets[301]
-    anchor.milestone_id, anchor.assigned_to_id = milestone.id, john.id
-    anchor.status, anchor.state, anchor.completed_date = "Test", 1, None
+    wanted = {"status": "Test", "milestone_id": milestone.id, "assigned_to_id": john.id}
+    _amend(state, data, anchor, john.id, wanted, now)
     for ticket in tickets.values():
         if ticket is not anchor and ticket.assigned_to_id == john.id and ticket.status == "Test":
-            ticket.status = "Accepted"
+            _amend(state, data, ticket, john.id, {"status": "Accepted"}, now)
+
+
+def _amend(
+    state: WorldState,
+    data: SpaceData,
+    ticket: Ticket,
+    user_id: str,
+    wanted: dict[str, Any],
+    now: datetime,
+) -> None:
+    """Change ``ticket`` to ``wanted`` halfway between its last change and now."""
+    if all(getattr(ticket, name) == value for name, value in wanted.items()):
+        return
+    gap = int((now - ticket.updated_at).total_seconds())
+    at = ticket.updated_at + timedelta(seconds=max(1, gap // 2))
+    history.change_ticket(state, data, ticket, min(at, now), user_id, dict(wanted))
 
 
 def _caller_role(index: int) -> str:

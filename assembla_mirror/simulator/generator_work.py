@@ -1,8 +1,10 @@
-"""Deterministic generation of the work inside spaces: tickets, comments, tasks, time logs
-and the activity history of the last 60 days.
+"""Deterministic generation of the work inside spaces: tickets with their histories,
+comments, tasks, time logs and the activity history of the last 60 days.
 
 Tuned for volume (the ``bench`` scale makes 100,000 tickets and tasks): one
 pass per object, values drawn straight from the shared ``random.Random``.
+Tickets' histories come from :mod:`.generator_history`, events from
+:mod:`.generator_events`.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ import random
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from assembla_mirror.simulator import events, text
+from assembla_mirror.simulator import generator_events, text
 from assembla_mirror.simulator.entities import Comment, Task, Ticket, TimeLog
+from assembla_mirror.simulator.generator_history import EDITS, ESTIMATES, SpaceHistory
+from assembla_mirror.simulator.history import epoch
 from assembla_mirror.simulator.scale import Scale
 from assembla_mirror.simulator.state import SpaceData, WorldState
 from assembla_mirror.simulator.text import pick
@@ -25,13 +29,10 @@ PRIORITIES = (1, 2, 3, 4, 5)
 PRIORITY_CUMULATIVE = (0.05, 0.20, 0.75, 0.90)  # 5% highest ... 55% normal ... 10% lowest
 STORY_SIZES = (0, 0, 0, 1, 4, 7)
 HIERARCHY = (0, 0, 0, 0, 1, 2)
-ESTIMATES = (0.0, 0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 8.0)
-CHANGED = ("status", "assigned_to_id", "milestone_id", "priority", "description", "summary")
-TEXT_VALUES = ("Firefox 115", "Safari 17", "Chrome", "Ünïcode ✓", "客户 A", "Edge — beta")
-NUMERIC_VALUES = ("1", "2", "3", "5", "8", "13", "2.5", "0.75")
 NO_CHANGES = "--- []\n"
-STATUS_CHANGE = "---\n- - status\n  - New\n  - Accepted\n"
 LOG_TEXTS = (None, "Screenshot", "Auto-saved ⏱", "Pause café")
+#: Which share of the history the older libyaml wrote (see history.py).
+OLD_YAML_SHARE = 0.4
 
 #: Ticket numbers the original `assembla` README fetches; never generated as deleted.
 README_TICKETS = (201, 301)
@@ -48,18 +49,6 @@ def poisson(rng: random.Random, mean: float) -> int:
     return count
 
 
-class _Mix:
-    """What tickets of one space are drawn from, computed once per space."""
-
-    def __init__(self, data: SpaceData, members: list[str], workers: list[str]) -> None:
-        self.members = members
-        self.workers = workers
-        self.open = [s for s in data.statuses if s.state == 1]
-        self.closed = [s for s in data.statuses if s.state == 0]
-        self.milestones: list[int | None] = list(data.milestones) or [None]
-        self.fields = [(f.id, f.type, f.list_options) for f in data.fields.values()]
-
-
 class WorkGenerator:
     """Fills spaces with tickets and tasks, then writes the activity history."""
 
@@ -73,21 +62,20 @@ class WorkGenerator:
         self.span = max(1.0, (now - self.start).total_seconds())
         self.comments = scale.comments_per_ticket
         self.deleted: list[tuple[Ticket, datetime]] = []
-        self.updated: list[tuple[Ticket, str]] = []
+        state.yaml_upgrade = epoch(self.start + (now - self.start) * OLD_YAML_SHARE)
 
     def space(self, data: SpaceData, tickets: int, tasks: int) -> None:
         """Generate ``tickets`` live tickets (plus deleted ones) and ``tasks`` tasks."""
         members = list(data.roles)
         workers = [uid for uid, row in data.roles.items() if row.role != "watcher"] or members
         if tickets:
-            self._tickets(data, tickets, members, workers)
+            self._tickets(data, tickets, SpaceHistory(self.rng, self.state, data, workers, members))
         self._tasks(data, tasks, workers)
 
     # --- tickets --------------------------------------------------------------------
 
-    def _tickets(self, data: SpaceData, count: int, members: list[str], workers: list[str]) -> None:
+    def _tickets(self, data: SpaceData, count: int, plan: SpaceHistory) -> None:
         rng, state, now = self.rng, self.state, self.now
-        mix = _Mix(data, members, workers)
         ratio = min(0.9, self.scale.deleted_ticket_ratio)
         begin = max(data.space.created_at, self.start)
         latest = now - timedelta(seconds=60)
@@ -98,35 +86,35 @@ class WorkGenerator:
             left = (latest - moment).total_seconds()
             step = max(1.0, left / ((count - live) / (1 - ratio) + 1))
             moment = min(latest, moment + timedelta(seconds=int(rng.uniform(0.2, 1.8) * step)))
-            ticket = self._ticket(data, moment, mix)
+            ticket = self._ticket(data, moment, plan)
             if live and rng.random() < ratio and ticket.number not in README_TICKETS:
                 age = (now - moment).total_seconds()
                 self.deleted.append((ticket, moment + timedelta(seconds=int(rng.random() * age))))
                 continue
+            plan.ticket(ticket, self._final_status(plan, moment), now, poisson(rng, EDITS))
             data.tickets[ticket.number] = ticket
             state.tickets_by_id[ticket.id] = ticket
             extra = BUSY_COMMENTS if live == 0 else 0
-            last = self._comments(ticket, members, extra + poisson(rng, self.comments))
-            if ticket.updated_at > ticket.created_on and ticket.updated_at != last:
-                # a change other than a comment: the history shows it as an update
-                self.updated.append((ticket, pick(rng, CHANGED)))
+            self._comments(ticket, plan.members, extra + poisson(rng, self.comments))
             live += 1
 
-    def _ticket(self, data: SpaceData, created: datetime, mix: _Mix) -> Ticket:
-        rng, now = self.rng, self.now
+    def _final_status(self, plan: SpaceHistory, created: datetime) -> str:
+        """Where a ticket created at ``created`` stands now: older ones more often closed."""
+        rng = self.rng
+        age = (self.now - created).total_seconds()
+        closed = rng.random() < 0.15 + 0.6 * min(1.0, age / self.span)
+        statuses = plan.closed if closed and plan.closed != [plan.first] else plan.open
+        return statuses[int(rng.random() ** 2 * len(statuses))]
+
+    def _ticket(self, data: SpaceData, created: datetime, plan: SpaceHistory) -> Ticket:
+        """A ticket as created: in the first status, with its first values."""
+        rng = self.rng
         number = data.next_number
         data.next_number += 1
-        age = (now - created).total_seconds()
-        updated = created
-        if rng.random() >= 0.3:
-            updated += timedelta(seconds=int(age * rng.random()))
-        closed = rng.random() < 0.15 + 0.6 * min(1.0, age / self.span)
-        statuses = mix.closed if closed else mix.open
-        status = statuses[int(rng.random() ** 2 * len(statuses))]
         estimate = pick(rng, ESTIMATES)
         worked = round(rng.random() * estimate * 6) / 4
-        assignee = None if rng.random() < 0.25 else pick(rng, mix.workers)
-        reporter = pick(rng, mix.members)
+        assignee = None if rng.random() < 0.4 else pick(rng, plan.workers)
+        reporter = pick(rng, plan.members)
         shape = rng.random()
         return Ticket(
             id=self.state.new_id("ticket"),
@@ -134,14 +122,16 @@ class WorkGenerator:
             number=number,
             summary=text.summary(rng),
             description=None if shape < 0.15 else "" if shape < 0.2 else text.paragraph(rng),
-            status=status.name,
-            state=status.state,
+            status=plan.first,
+            state=plan.states[plan.first],
             priority=PRIORITIES[bisect.bisect(PRIORITY_CUMULATIVE, rng.random())],
             reporter_id=reporter,
             created_on=created,
-            updated_at=updated,
+            updated_at=created,
             assigned_to_id=assignee,
-            milestone_id=pick(rng, mix.milestones) if rng.random() < 0.7 else None,
+            milestone_id=pick(rng, plan.milestones)
+            if plan.milestones and rng.random() < 0.6
+            else None,
             importance=-1.0 if rng.random() < 0.3 else round(rng.random() * 1000, 2),
             is_story=rng.random() < 0.05,
             story_importance=pick(rng, STORY_SIZES),
@@ -155,61 +145,36 @@ class WorkGenerator:
             due_date=(created + timedelta(days=3 + int(rng.random() * 57))).date()
             if rng.random() < 0.2
             else None,
-            completed_date=updated if closed else None,
+            completed_date=None,
             titles=data.titles,
             custom_values={
-                fid: self._field_value(kind, options, created, mix.members)
-                for fid, kind, options in mix.fields
+                fid: plan.field_value(kind, options, created)
+                for fid, kind, options, _ in plan.fields
             },
         )
 
-    def _field_value(
-        self, kind: str, options: list[str], created: datetime, members: list[str]
-    ) -> str:
-        rng = self.rng
-        if rng.random() < 0.25:
-            return ""
-        if kind == "Numeric":
-            return pick(rng, NUMERIC_VALUES)
-        if kind == "List" and options:
-            return pick(rng, options)
-        if kind == "Team List":
-            return pick(rng, members)
-        if kind == "Date":
-            return (created + timedelta(days=int(rng.random() * 90))).date().isoformat()
-        return pick(rng, TEXT_VALUES)
-
-    def _comments(self, ticket: Ticket, members: list[str], count: int) -> datetime | None:
-        """Add ``count`` comments, newest last; the ticket's ``updated_at`` covers the newest.
-
-        Returns the newest comment's time (None without comments).
-        """
+    def _comments(self, ticket: Ticket, members: list[str], count: int) -> None:
+        """Add ``count`` text comments, oldest first; ``updated_at`` covers the newest."""
         if not count:
-            return None
+            return
         rng, state = self.rng, self.state
         age = (self.now - ticket.created_on).total_seconds()
         rows = state.comments.setdefault(ticket.id, [])
         for offset in sorted(int(rng.random() * age) for _ in range(count)):
             when = ticket.created_on + timedelta(seconds=offset)
-            change_log = rng.random() < 0.2
             rows.append(
                 Comment(
                     id=state.new_id("comment"),
                     ticket_id=ticket.id,
                     space_id=ticket.space_id,
                     user_id=pick(rng, members),
-                    comment="" if change_log else pick(rng, text.COMMENTS),
+                    comment=pick(rng, text.COMMENTS),
                     created_on=when,
                     updated_at=when,
-                    ticket_changes=STATUS_CHANGE if change_log else NO_CHANGES,
+                    ticket_changes=NO_CHANGES,
                 )
             )
-        last = rows[-1].created_on
-        if last >= ticket.updated_at:
-            ticket.updated_at = last
-            if ticket.completed_date is not None:
-                ticket.completed_date = last
-        return last
+        ticket.updated_at = max(ticket.updated_at, rows[-1].created_on)
 
     # --- tasks ------------------------------------------------------------------------
 
@@ -274,52 +239,6 @@ class WorkGenerator:
 
     def finish(self) -> None:
         """Write the events of the last 60 days for everything generated, sorted by date."""
-        state, cutoff = self.state, self.cutoff
-        made = []
-        for data in state.spaces.values():
-            for row in data.roles.values():
-                if row.agreed_time is not None and row.agreed_time >= cutoff:
-                    made.append(
-                        events.member_event(
-                            state, row.space_id, row.user_id, "joined", row.agreed_time
-                        )
-                    )
-            for milestone in data.milestones.values():
-                if milestone.created_at >= cutoff:
-                    made.append(
-                        events.milestone_event(
-                            state, milestone, "created", milestone.created_by, milestone.created_at
-                        )
-                    )
-                if milestone.updated_at > milestone.created_at and milestone.updated_at >= cutoff:
-                    made.append(
-                        events.milestone_event(
-                            state, milestone, "updated", milestone.updated_by, milestone.updated_at
-                        )
-                    )
-            for ticket in data.tickets.values():
-                if ticket.created_on >= cutoff:
-                    made.append(
-                        events.ticket_event(
-                            state, ticket, "created", ticket.reporter_id, ticket.created_on
-                        )
-                    )
-                for comment in state.comments.get(ticket.id, ()):
-                    if comment.created_on >= cutoff:
-                        made.append(events.comment_event(state, ticket, comment))
-        for ticket, changed in self.updated:
-            if ticket.updated_at >= cutoff:
-                author = ticket.assigned_to_id or ticket.reporter_id
-                made.append(
-                    events.ticket_event(
-                        state, ticket, "updated", author, ticket.updated_at, changed
-                    )
-                )
-        for ticket, when in self.deleted:
-            if when >= cutoff:
-                made.append(events.ticket_event(state, ticket, "deleted", ticket.reporter_id, when))
-        made.sort(key=lambda event: (event.date, event.seq))
-        for seq, event in enumerate(made, start=1):
-            event.seq = seq
-        state.events = made
-        state.next_ids["event"] = len(made) + 1
+        made = generator_events.activity(self.state, self.cutoff, self.deleted)
+        self.state.events = made
+        self.state.next_ids["event"] = len(made) + 1

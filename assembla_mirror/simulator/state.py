@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from assembla_mirror.simulator.entities import (
     Comment,
@@ -26,6 +26,9 @@ from assembla_mirror.simulator.entities import (
     User,
     UserRole,
 )
+
+if TYPE_CHECKING:
+    from assembla_mirror.simulator.history import Packed
 
 T = TypeVar("T")
 
@@ -101,7 +104,12 @@ class WorldState:
     users: dict[str, User] = field(default_factory=dict)
     spaces: dict[str, SpaceData] = field(default_factory=dict)
     tickets_by_id: dict[int, Ticket] = field(default_factory=dict)
+    #: text comments per ticket id (change comments are made from ``history``)
     comments: dict[int, list[Comment]] = field(default_factory=dict)
+    #: each ticket's changes, oldest first, packed (see :mod:`.history`)
+    history: dict[int, Packed] = field(default_factory=dict)
+    #: changes before this instant (epoch seconds) are written by the older libyaml
+    yaml_upgrade: int = 0
     tasks: dict[int, Task] = field(default_factory=dict)
     time_logs: dict[int, list[TimeLog]] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
@@ -109,6 +117,8 @@ class WorldState:
     task_generation: int = 0
     event_generation: int = 0
     orders: OrderCache = field(default_factory=OrderCache)
+    #: tickets' comment lists, text and change comments merged (see history.comments_of)
+    comment_lists: OrderCache = field(default_factory=lambda: OrderCache(256))
 
     def new_id(self, kind: str) -> int:
         """The next unused integer id of ``kind``."""

@@ -3,15 +3,17 @@
 :class:`Truth` is a snapshot: every record is a copy, so later changes to the
 world do not leak into it. It is computed from the stored objects directly and
 never from rendered JSON, so tests can derive expected database rows without
-reusing the mirror's own parsing.
+reusing the mirror's own parsing. Tickets' histories are the structured records
+the change comments are written from; what they mean (stays in statuses, flow,
+cumulative flow, burndown) is computed by :mod:`.truth_history`.
 """
 
 from __future__ import annotations
 
 import copy
 from collections import defaultdict
-from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TypeVar
 
@@ -28,7 +30,14 @@ from assembla_mirror.simulator.entities import (
     User,
     UserRole,
 )
+from assembla_mirror.simulator.history import Change, changes_of, comments_of
 from assembla_mirror.simulator.state import WorldState
+from assembla_mirror.simulator.truth_history import (
+    ChangeRow,
+    Histories,
+    StatusStay,
+    TicketFlow,
+)
 
 ACTIVITY_WINDOW = timedelta(days=60)
 T = TypeVar("T")
@@ -50,6 +59,45 @@ class Truth:
     tasks: list[Task]
     time_logs: list[TimeLog]
     events: list[Event]
+    #: each visible ticket's changes, oldest first, by ticket id (tickets without any: absent)
+    history: dict[int, list[Change]] = field(default_factory=dict)
+
+    def _histories(self) -> Histories:
+        return Histories(self.tickets, self.history, self.ticket_statuses)
+
+    def ticket_changes(self) -> list[ChangeRow]:
+        """Every changed field as the mirror's ``ticket_changes`` rows with ``source`` =
+        comment: ``(ticket_id, changed_at, user_id, field, old, new, comment_id)``, by
+        ticket id, then in the order made."""
+        return self._histories().changes()
+
+    def status_intervals(self) -> list[StatusStay]:
+        """Every ticket's stays in statuses: ``(ticket_id, stay, status, started_at,
+        ended_at)``, ``ended_at`` None for the current stay; by ticket id and stay."""
+        return self._histories().intervals()
+
+    def status_state(self, space_id: str, status: str) -> int | None:
+        """The state (1 open, 0 closed) of a space's status; None if it has no such status."""
+        found = [
+            s.state for s in self.ticket_statuses if (s.space_id, s.name) == (space_id, status)
+        ]
+        return found[0] if found else None
+
+    def ticket_flow(self) -> list[TicketFlow]:
+        """Per ticket: ``(ticket_id, created_on, started_at, closed_at, reopen_count)``,
+        with ``lead_time_hours`` and ``cycle_time_hours``; by ticket id."""
+        return self._histories().flow()
+
+    def cumulative_flow(self, today: date) -> dict[tuple[str, date, str], int]:
+        """``{(space_id, day, status): tickets}``: for each day from the space's first
+        ticket's creation day through ``today``, and each status the space's tickets
+        ever stayed in, how many were in it at the end of the day (zeros included)."""
+        return self._histories().cumulative_flow(today)
+
+    def milestone_burndown(self, today: date) -> dict[tuple[int, date], tuple[int, float]]:
+        """``{(milestone_id, day): (open_tickets, open_estimate)}`` from the histories
+        (see :meth:`.truth_history.Histories.milestone_burndown`)."""
+        return self._histories().milestone_burndown(self.milestones, today)
 
     def hours_by_space(self) -> dict[str, float]:
         """Total task hours per space id, over the visible tasks."""
@@ -60,7 +108,8 @@ class Truth:
 
     def counts(self) -> dict[str, int]:
         """Number of records per list, e.g. ``{"tickets": 640, ...}``."""
-        return {f.name: len(getattr(self, f.name)) for f in fields(self) if f.name != "user_id"}
+        skip = ("user_id", "history")
+        return {f.name: len(getattr(self, f.name)) for f in fields(self) if f.name not in skip}
 
 
 def _copies(items: list[T]) -> list[T]:
@@ -77,6 +126,7 @@ def build_truth(state: WorldState, user_id: str, now: datetime) -> Truth:
 
     tickets: list[Ticket] = []
     comments: list[Comment] = []
+    history: dict[int, list[Change]] = {}
     for data in with_tickets:
         titles = dict(data.titles)
         for ticket in sorted(data.tickets.values(), key=lambda t: t.number):
@@ -84,7 +134,9 @@ def build_truth(state: WorldState, user_id: str, now: datetime) -> Truth:
             twin.custom_values = dict(ticket.custom_values)
             twin.titles = titles
             tickets.append(twin)
-            comments += _copies(state.comments.get(ticket.id, []))
+            comments += _copies(comments_of(state, ticket))
+            if ticket.id in state.history:
+                history[ticket.id] = changes_of(state, ticket.id)
     fields_ = []
     for data in with_tickets:
         for custom in data.fields.values():
@@ -114,4 +166,5 @@ def build_truth(state: WorldState, user_id: str, now: datetime) -> Truth:
         tasks=_copies(tasks),
         time_logs=_copies(logs),
         events=_copies([e for e in state.events if e.space_id in space_ids and e.date >= since]),
+        history=history,
     )

@@ -3,8 +3,9 @@
 Every change stamps ``updated_at`` with :attr:`World.clock` and emits the
 activity events the contract lists: tickets (created/updated/deleted), ticket
 comments (created), milestones (created/updated/deleted) and memberships
-(joined/left); tasks and time logs emit none. The change methods for tickets,
-comments, milestones, custom fields and tasks live in
+(joined/left); tasks and time logs emit none. Updating a ticket also adds a
+change comment to its history (:mod:`~assembla_mirror.simulator.history`). The
+change methods for tickets, comments, milestones, custom fields and tasks live in
 :mod:`~assembla_mirror.simulator.changes`. Spaces are named by id or wiki_name,
 tickets by ``(space, number)``. Objects returned by the accessors are the live
 records: read them, change them only through these methods. For hostile-server

@@ -17,7 +17,7 @@ for the rest:
 * searching: the full-text index (indexing queued rows, ranked matching, the
   tables it keeps) and a substring test for what the index cannot find;
 * expressions the views and reports share: the start of a week, today, a
-  rounded number.
+  rounded number, the seconds between two datetimes, the day after a date.
 
 The implementations are :mod:`.sqlite` and :mod:`.postgres`; which one serves
 a database is :mod:`.backends`' choice, from its URL or an open connection.
@@ -207,3 +207,12 @@ class Dialect(ABC):
     def rounded(self, number: str, digits: int) -> str:
         """SQL expression ``number`` rounded to ``digits`` decimals, as a float."""
         return f"ROUND({number}, {int(digits)})"
+
+    @abstractmethod
+    def seconds_between(self, start: str, end: str) -> str:
+        """Whole seconds from UTC datetime ``start`` to ``end`` (both stored text), an
+        integer; NULL when either is NULL."""
+
+    @abstractmethod
+    def next_day(self, day: str) -> str:
+        """The date (``YYYY-MM-DD``) after date ``day`` (``YYYY-MM-DD`` text)."""

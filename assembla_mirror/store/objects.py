@@ -10,7 +10,7 @@ dialect writes them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -65,16 +65,17 @@ def find_rows(
     table: str,
     filters: Filters,
     *,
-    order: str,
+    order: str | Sequence[str],
     span: Between | None = None,
 ) -> list[dict[str, Any]]:
     """Rows of ``table`` matching ``filters`` (and ``span``), ordered by ``order`` (a
-    column name; ``-name`` for descending), as dicts of typed values."""
+    column name, ``-name`` for descending, or several of them), as dicts of typed values."""
     model = _table(table)
     conditions = [*_conditions(model, filters), *_between(model, span)]
     statement = select(model).where(and_(*conditions)) if conditions else select(model)
-    column = model.c[order.lstrip("-")]
-    statement = statement.order_by(column.desc() if order.startswith("-") else column)
+    for key in [order] if isinstance(order, str) else order:
+        column = model.c[key.lstrip("-")]
+        statement = statement.order_by(column.desc() if key.startswith("-") else column)
     return [dict(row) for row in conn.execute(statement).mappings()]
 
 

@@ -161,6 +161,15 @@ class SQLiteDialect(Dialect):
     def today(self) -> str:
         return "date('now')"
 
+    def seconds_between(self, start: str, end: str) -> str:
+        # Unix seconds, exact integers (julianday's fractions of a day are not).
+        return (
+            f"(CAST(strftime('%s', {end}) AS INTEGER) - CAST(strftime('%s', {start}) AS INTEGER))"
+        )
+
+    def next_day(self, day: str) -> str:
+        return f"date({day}, '+1 day')"
+
 
 def _set_up(dbapi_connection: sqlite3.Connection, busy_timeout_ms: int, wal_pages: int) -> None:
     # Hand transaction control to SQLAlchemy's "begin" event (see _begin); pysqlite's

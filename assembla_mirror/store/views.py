@@ -36,6 +36,7 @@ from sqlalchemy import Connection, Engine, inspect
 from assembla_mirror.store.backends import dialect_of
 from assembla_mirror.store.dialect import Dialect, quote
 from assembla_mirror.store.expressions import expressions
+from assembla_mirror.store.flow import flow_view_definitions
 from assembla_mirror.store.runs import get_meta, set_meta
 
 #: The ``mirror_meta`` key recording which definitions the database holds.
@@ -46,7 +47,8 @@ SAMPLE_QUERY = "SELECT * FROM hours_by_space"
 
 
 def view_definitions(dialect: Dialect) -> dict[str, str]:
-    """Every report view's ``SELECT``, by view name, in ``dialect``."""
+    """Every report view's ``SELECT``, by view name, in ``dialect``: those below, then
+    the flow views of tickets' history (:mod:`.flow`)."""
     x = expressions(dialect)
     return {
         "hours_by_space": f"""
@@ -107,6 +109,7 @@ def view_definitions(dialect: Dialect) -> dict[str, str]:
             JOIN spaces AS s ON s.id = m.space_id
             LEFT JOIN tickets AS k ON k.milestone_id = m.id
             GROUP BY m.id, s.name""",
+        **flow_view_definitions(dialect),
     }
 
 

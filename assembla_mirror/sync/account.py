@@ -10,7 +10,7 @@ from assembla_mirror.errors import ConfigError, DataError
 from assembla_mirror.model import convert as n
 from assembla_mirror.pages.decode import Page
 from assembla_mirror.pages.rows import Rows
-from assembla_mirror.store import lookups
+from assembla_mirror.store import history, lookups
 from assembla_mirror.store import writes as store
 from assembla_mirror.store.checkpoints import delete_states
 from assembla_mirror.store.runs import get_meta, set_meta
@@ -66,6 +66,7 @@ def write_spaces(ctx: SyncContext, conn: Connection, spaces: Page) -> None:
     else:
         for space_id in store.delete_missing(conn, "spaces", "id", {}, listed, ctx.counter):
             delete_states(conn, space_id)
+            history.forget_space(conn, space_id, ctx.counter)
     all_spaces = {
         space_id: SpaceInfo(space_id, name, wiki_name, tool)
         for space_id, name, wiki_name, tool in lookups.spaces(conn)

@@ -35,7 +35,7 @@ from sqlalchemy import Connection
 from assembla_mirror.model import convert as n
 from assembla_mirror.model.columns import UTC_FORMAT
 from assembla_mirror.pages.decode import Page
-from assembla_mirror.store import lookups
+from assembla_mirror.store import history, lookups
 from assembla_mirror.store.checkpoints import (
     ACCOUNT,
     ResourceState,
@@ -193,11 +193,15 @@ def apply_event(ctx: SyncContext, conn: Connection, event: Event, *, marks: bool
 def delete_object(
     ctx: SyncContext, conn: Connection, table: str, object_id: Any, space_id: str
 ) -> None:
-    """Delete a ticket or milestone a delete event names (ids are never reused)."""
+    """Delete a ticket or milestone a delete event names (ids are never reused); a
+    ticket's history is kept (see :func:`~assembla_mirror.store.history.delete_tickets`)."""
     try:
         key = n.integer(object_id)
     except (TypeError, ValueError):
         ctx.warn(f"delete event for {table} has an unusable object_id {object_id!r}")
+        return
+    if table == "tickets" and key is not None:
+        history.delete_tickets(conn, space_id, [key], ctx.started, ctx.counter)
         return
     deleted = lookups.delete_in_space(conn, table, key, space_id)
     if deleted:

@@ -17,6 +17,7 @@ from assembla_mirror.pages.offload import Decoder
 from assembla_mirror.store import lookups
 from assembla_mirror.store import writes as store
 from assembla_mirror.store.checkpoints import ResourceState, save_state, utc_now
+from assembla_mirror.store.history import Unreadable
 from assembla_mirror.store.writes import ChangeCounter
 from assembla_mirror.sync.declare import Stream
 from assembla_mirror.sync.options import SyncOptions
@@ -63,6 +64,8 @@ class SyncContext:
     _field_ids: dict[str, dict[str, int]] = field(default_factory=dict)
     _status_names: dict[str, set[str]] = field(default_factory=dict)
     skipped_records: int = 0
+    #: Change comments whose ``ticket_changes`` could not be read (reported at the end).
+    unreadable_changes: Unreadable = field(default_factory=Unreadable)
     #: Legacy credentials present: time logs can be fetched.
     time_logs_enabled: bool = False
     #: Per stream fetched one request per item: the parent ids already queued this run.

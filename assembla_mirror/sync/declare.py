@@ -58,6 +58,8 @@ ScopeParams = Callable[["SyncContext", Connection, list[str]], dict[str, Any]]
 Verifier = Callable[["SyncContext", Connection, str, list[Any]], "FetchJob"]
 #: The items of a parent's written rows whose children to fetch: (context, parent, rows).
 ChildFilter = Callable[["SyncContext", "Stream", list[Row]], list[Any]]
+#: After a job's children were written: (context, connection, the rows written).
+ChildrenWritten = Callable[["SyncContext", Connection, list[Row]], None]
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,8 @@ class PerItem:
     #: The parent table's rows (as the parent walk wrote them) whose children to fetch.
     select: ChildFilter
     legacy: bool = False  # on the legacy XML host
+    #: Called with the children a job wrote (new or changed), in its transaction.
+    written: ChildrenWritten | None = None
 
 
 Listing = WholeList | NewestFirst | DatedNewestFirst | PerItem

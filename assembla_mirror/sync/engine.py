@@ -46,7 +46,7 @@ from assembla_mirror.store.failures import describe_database_error
 from assembla_mirror.store.runs import finish_run, get_meta, set_meta, start_run
 from assembla_mirror.store.search import index_pending
 from assembla_mirror.store.writes import table_totals
-from assembla_mirror.sync import account, activity, fills
+from assembla_mirror.sync import account, activity, fills, history
 from assembla_mirror.sync.context import SyncContext
 from assembla_mirror.sync.declare import NewestFirst, PerItem, Stream, WholeList
 from assembla_mirror.sync.lists import list_job, list_jobs
@@ -212,6 +212,7 @@ def run_phases(ctx: SyncContext) -> None:
         if options.with_comments is not None:
             set_meta(conn, COMMENTS_META_KEY, "1" if options.with_comments else "0")
         ctx.switched_off = switched_off(ctx, conn)
+    history.read_stored_comments(ctx, engine)
     selected = list(ctx.spaces)
     announce_comment_cost(ctx, selected)
     events = STREAMS["events"]
@@ -257,6 +258,7 @@ def run_phases(ctx: SyncContext) -> None:
     run_phase(ctx, lambda conn: stale_list_jobs(ctx))
     run_fills(ctx, selected)
     index_search(ctx)
+    history.report_unreadable(ctx)
 
 
 def streams_of(ctx: SyncContext, kind: type) -> list[Stream]:

@@ -150,7 +150,11 @@ def items_job(
             # An unreadable record may be a stored one: then nothing is deleted.
             children[item_id] = store.Children(rows, seen if readable else None)
         parent = (parent_table, parent_key)
-        store.replace_children(conn, stream.spec, parent, children, ctx.counter, ctx.record)
+        written = store.replace_children(
+            conn, stream.spec, parent, children, ctx.counter, ctx.record
+        )
+        if declared.written is not None:
+            declared.written(ctx, conn, written.rows)
         ctx.progress.advance(stream.name, len(answers))
         if on_done is not None:
             on_done(conn, list(answers))

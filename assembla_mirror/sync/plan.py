@@ -175,6 +175,21 @@ def _plan(ctx: SyncContext, conn: Connection, plan: SyncPlan) -> None:
             estimate_fill(ctx, conn, plan, stream, selected, sizes)
     if ctx.options.wants("time_logs") and not ctx.time_logs_enabled:
         plan.notes.append("time logs would be skipped: ASSEMBLA_USERNAME/ASSEMBLA_PASSWORD not set")
+    plan.notes.append(history_note(ctx.mirrors(STREAMS["comments"])))
+
+
+def history_note(with_comments: bool) -> str:
+    """What ticket history the run would record, with comments or without."""
+    if with_comments:
+        return (
+            "ticket history: every change, with who made it and when, read from the "
+            "tickets' change comments"
+        )
+    return (
+        "ticket history: only what each sync sees change (the net change of each field "
+        "since the last sync, at the ticket's update time, no author); --with comments "
+        "records every change with who and when, at one request per ticket on the first fill"
+    )
 
 
 def estimate_events(ctx: SyncContext, conn: Connection, plan: SyncPlan) -> set[str]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from assembla_mirror.errors import ConfigError
 from assembla_mirror.model import convert as n
 from assembla_mirror.model.convert import Row
-from assembla_mirror.sync import lists, tasks, tickets
+from assembla_mirror.sync import history, lists, tasks, tickets
 from assembla_mirror.sync.context import SyncContext
 from assembla_mirror.sync.declare import (
     DatedNewestFirst,
@@ -76,7 +76,11 @@ STREAMS: dict[str, Stream] = {
             "comments",
             n.TICKET_COMMENTS,
             Parent.TICKET,
-            PerItem("/v1/spaces/{space}/tickets/{number}/ticket_comments", select=every_ticket),
+            PerItem(
+                "/v1/spaces/{space}/tickets/{number}/ticket_comments",
+                select=every_ticket,
+                written=history.record_comments,
+            ),
         ),
         Stream(
             "tasks",

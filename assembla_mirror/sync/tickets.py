@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -26,7 +27,7 @@ from assembla_mirror.errors import NotFoundError
 from assembla_mirror.model import convert as n
 from assembla_mirror.pages.decode import Page
 from assembla_mirror.pages.rows import Rows, ticket_rows
-from assembla_mirror.store import lookups
+from assembla_mirror.store import history, lookups
 from assembla_mirror.store import writes as store
 from assembla_mirror.sync.context import SyncContext, space_label
 from assembla_mirror.sync.declare import Scope
@@ -56,7 +57,7 @@ def store_page(ctx: SyncContext, conn: Connection, space_id: str, rows: Rows) ->
     mirror does not know marks the space's list of them stale.
     """
     kept = ctx.in_spaces(n.TICKETS, rows.rows, [space_id])
-    written = write_tickets(conn, kept, rows.values, ctx.counter, ctx.record)
+    written = write_tickets(conn, kept, rows.values, ctx.counter, ctx.started, ctx.record)
     if rows.unknown_field:
         ctx.stale[space_id].add("custom_fields")
     if unknown_statuses(rows, ctx.status_names(conn, space_id)):
@@ -69,16 +70,21 @@ def write_tickets(
     tickets: list[n.Row],
     values: dict[int, list[n.Row]],
     counter: store.ChangeCounter,
+    now: datetime,
     rejected: store.Rejected | None = None,
 ) -> list[n.Row]:
     """Upsert tickets and the custom field values of those written; return those.
 
-    ``rejected`` receives the warnings of tickets the database refused (a constraint).
+    A tracked field that changed is recorded in the tickets' history (at the
+    ticket's ``updated_at``, else ``now``). ``rejected`` receives the warnings of
+    tickets the database refused (a constraint).
     """
+    before = history.stored_tickets(conn, [row[0] for row in tickets])
     written = store.upsert(conn, n.TICKETS, tickets, counter, rejected)
     ids = [row[0] for row in written.rows]
     stored_values = [value for ticket_id in ids for value in values.get(ticket_id, ())]
     store.replace_ticket_custom_fields(conn, ids, stored_values, counter, written.inserted)
+    history.record_seen_changes(conn, before, written.rows, values, counter, now)
     return written.rows
 
 
@@ -146,7 +152,7 @@ def verify_job(ctx: SyncContext, conn: Connection, space_id: str, missing: list[
                 f"walk answered {trouble[0]}, which cannot be true; the next run checks again"
             )
             return
-        store.delete_keys(conn, "tickets", "id", gone, ctx.counter)
+        history.delete_tickets(conn, space_id, gone, ctx.started, ctx.counter)
         mark_reconciled(ctx, conn, ctx.streams["tickets"], space_id)
 
     return FetchJob(f"verify-tickets:{space_id}", fetch, write, finish)

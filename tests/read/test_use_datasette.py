@@ -83,6 +83,15 @@ def test_every_table_view_and_column_is_described(synced_on: SharedMirror) -> No
     assert set(TABLES) <= set(schema)
 
 
+def test_no_canned_query_hides_a_table_or_view(synced_on: SharedMirror) -> None:
+    # Datasette serves a canned query in place of a table or view of the same name.
+    engine = open_existing(synced_on.db)
+    with engine.connect() as conn:
+        names = set(schema_columns(conn))
+    engine.dispose()
+    assert not names & set(QUERIES)
+
+
 def test_metadata_loads_and_each_page_shows_its_descriptions(
     ds: Datasette, metadata: dict[str, Any]
 ) -> None:
@@ -210,16 +219,33 @@ def test_canned_queries_agree_with_the_data(ds: Datasette, mirror: Path) -> None
 
     milestone = sample_parameters(mirror)["milestone"]
     lines: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for row in query("milestone_burndown", milestone=milestone):
+    for row in query("milestone_burndown_by_day", milestone=milestone):
         lines.setdefault((row["space"], row["milestone"]), []).append(row)
     assert lines
-    for days in lines.values():
+    for (space, title), days in lines.items():
         dates = [date.fromisoformat(row["day"]) for row in days]
         assert all(b - a == timedelta(days=1) for a, b in pairwise(dates))
-        assert days[0]["remaining"] == days[0]["added"] - days[0]["closed"]
-        for before, after in pairwise(days):
-            assert after["remaining"] == before["remaining"] + after["added"] - after["closed"]
-            assert after["scope"] == before["scope"] + after["added"]
+        assert all(0 <= row["open_tickets"] <= max(r["open_tickets"] for r in days) for row in days)
+        ideal = [row["ideal_open_tickets"] for row in days if row["ideal_open_tickets"] is not None]
+        assert ideal == sorted(ideal, reverse=True)  # a straight line down to the due date
+        (completed,) = rows(
+            mirror,
+            "SELECT m.is_completed FROM milestones m JOIN spaces s ON s.id = m.space_id "
+            "WHERE s.name = :space AND m.title = :title",
+            space=space,
+            title=title,
+        )[0]
+        if not completed:  # it runs through today, where the history meets the tickets
+            open_now = rows(
+                mirror,
+                "SELECT count(*) FROM tickets k JOIN milestones m ON m.id = k.milestone_id "
+                "JOIN spaces s ON s.id = m.space_id "
+                "WHERE s.name = :space AND m.title = :title AND k.state = 1",
+                space=space,
+                title=title,
+            )[0][0]
+            assert days[-1]["open_tickets"] == open_now
+            assert days[-1]["day"] == datetime.now(UTC).date().isoformat()
 
     cutoff = (datetime.now(UTC) - timedelta(days=60)).strftime("%Y-%m-%d %H:%M:%S")
     active = set(

@@ -425,6 +425,13 @@ SAME_ON_BOTH = [
     ["report", "tickets", "--by", "assignee"],
     ["report", "tickets", "--by", "milestone", "--format", "json"],
     ["report", "tickets", "--by", "milestone"],
+    ["report", "flow", "--by", "week", "--format", "json"],
+    ["report", "flow", "--space", "Big Project", "--from", "2026-06-01", "--to", "2026-06-30"],
+    ["report", "cycle-time", "--by", "week"],
+    ["report", "cycle-time", "--by", "milestone", "--format", "json"],
+    ["report", "cycle-time", "--by", "assignee", "--from", "2026-03-01", "--to", "2026-09-30"],
+    ["report", "ticket", "1", "--space", "Big Project"],
+    ["report", "ticket", "3", "--space", "Big Project", "--format", "json"],
 ]
 
 

@@ -110,6 +110,7 @@ def contents(db: str, *, without: dict[str, set[str]] | None = None) -> Contents
                 continue
             names = [c.name for c in table.columns if c.name not in without.get(table.name, ())]
             key = [c.name for c in table.primary_key]
+            key = key if set(key) <= set(names) else names  # a left-out key: the whole row
             selected = ", ".join(f'"{name}"' for name in names)
             rows = conn.exec_driver_sql(f'SELECT {selected} FROM "{table.name}"').mappings()
             found[table.name] = {
@@ -326,7 +327,10 @@ def test_the_copy_syncs_on_incrementally_like_its_source(
     assert on_copy.requests == on_source.requests < 10
     assert on_copy.changes == on_source.changes
     assert on_copy.changes["tickets"]["updated"] == 1
-    assert contents(destination, without=RUN_TIMES) == contents(source, without=RUN_TIMES)
+    # A change recorded as seen, then replaced by its comment, spends an id; which one a
+    # database gives next is its own business (SQLite reuses it, PostgreSQL does not).
+    after = {**RUN_TIMES, "ticket_changes": {"id"}}
+    assert contents(destination, without=after) == contents(source, without=after)
     # the run records went on from the copied ids, and search sees the change
     runs = contents(destination)["sync_runs"]
     assert sorted(runs) == [(1,), (2,), (3,)]

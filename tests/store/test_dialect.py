@@ -598,6 +598,30 @@ def test_rounded_is_a_float_of_so_many_decimals(engine: Engine, dialect: Dialect
         assert conn.execute(text(total + " AS t")).scalar() == 3.3
 
 
+def test_seconds_between_is_whole_seconds(engine: Engine, dialect: Dialect) -> None:
+    pairs = [
+        ("2024-01-01 00:00:00", "2024-01-01 00:00:18", 18),
+        ("2024-02-28 23:59:59", "2024-03-01 00:00:00", 86_401),  # across a leap day
+        ("2024-12-31 12:00:00", "2025-01-01 12:00:00", 86_400),
+        ("2024-01-02 00:00:00", "2024-01-01 00:00:00", -86_400),
+    ]
+    sql = f"SELECT {dialect.seconds_between(':start', ':end')}"
+    with engine.connect() as conn:
+        for start, end, expected in pairs:
+            got = conn.execute(text(sql), {"start": start, "end": end}).scalar()
+            assert isinstance(got, int), (start, end)  # not a float, nor a Decimal
+            assert got == expected, (start, end)
+        assert conn.execute(text(sql), {"start": None, "end": pairs[0][1]}).scalar() is None
+
+
+def test_next_day_is_the_date_after(engine: Engine, dialect: Dialect) -> None:
+    sql = f"SELECT {dialect.next_day(':day')}"
+    with engine.connect() as conn:
+        for day in ("2024-02-28", "2024-02-29", "2023-02-28", "2024-12-31", "2026-03-08"):
+            got = conn.execute(text(sql), {"day": day}).scalar()
+            assert got == (date.fromisoformat(day) + timedelta(days=1)).isoformat(), day
+
+
 @pytest.mark.parametrize("spelled", ["SQLITE", "POSTGRESQL"])
 def test_every_member_is_exercised_here(spelled: str) -> None:
     instance = {"SQLITE": SQLITE, "POSTGRESQL": POSTGRESQL}[spelled]

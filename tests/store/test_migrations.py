@@ -88,6 +88,7 @@ def test_downgrade_upgrade_round_trip_keeps_schema(tmp_path: Path) -> None:
     run_alembic(engine, "downgrade", "base")
     assert _schema(tmp_path / "m.db") == {("table", "alembic_version")}
     run_alembic(engine, "upgrade", "head")
+    open_db(tmp_path / "m.db").dispose()  # views are (re)created on open, not by migrations
     assert _schema(tmp_path / "m.db") == before
 
 
@@ -247,3 +248,32 @@ def _schema(path: Path) -> set[tuple[str, str]]:
         return set(
             conn.execute("SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
         )
+
+
+def test_0008_upgrades_a_mirror_of_0007_on_either_database(mirror_db: str) -> None:
+    # The first revision that must run on PostgreSQL too (a PostgreSQL mirror is created at
+    # 0007 or later): take a mirror back to 0007, then open it; the upgrade must give what
+    # a new mirror has, to the collation.
+    engine = open_db(mirror_db)
+    try:
+        with engine.begin() as connection:
+            command.downgrade(alembic_config(connection), "0007")
+        assert current_revision(engine) == "0007"
+        assert not {"ticket_changes", "deleted_tickets"} & set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    engine = open_db(mirror_db)
+    try:
+        assert current_revision(engine) == head_revision()
+        with engine.connect() as connection:
+            command.check(alembic_config(connection))
+            if dialect_of(connection).name == "postgresql":
+                uncollated = connection.exec_driver_sql(
+                    "SELECT table_name, column_name FROM information_schema.columns "
+                    "WHERE table_schema = current_schema() AND data_type = 'character varying' "
+                    "AND table_name IN ('ticket_changes', 'deleted_tickets') "
+                    "AND coalesce(collation_name, '') <> 'C'"
+                ).fetchall()
+                assert uncollated == []
+    finally:
+        engine.dispose()

@@ -458,3 +458,20 @@ def test_connections_give_up_on_a_vanished_server_unless_the_url_says_otherwise(
     assert settings["keepalives"] == "1"
     assert int(settings["keepalives_idle"]) + 3 * int(settings["keepalives_interval"]) <= 60
     assert int(settings["tcp_user_timeout"]) <= 60_000
+
+
+def test_the_jit_compiler_is_off_unless_the_url_turns_it_on(url: str) -> None:
+    # Compiling the flow views' plans took longer than running them (store.postgres).
+    engine = open_db(url)
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SHOW jit").scalar_one() == "off"
+    finally:
+        engine.dispose()
+    engine = open_db(f"{url}&options=-c%20jit%3Don")
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SHOW jit").scalar_one() == "on"
+            assert conn.exec_driver_sql("SHOW search_path").scalar_one() == schema_of(url)
+    finally:
+        engine.dispose()

@@ -254,7 +254,7 @@ def test_an_event_dated_tomorrow_does_not_blind_the_stream(
         assert run_sync(sim, db, full=True).ok
         fresh = tmp_path / "fresh.db"
         assert run_sync(sim, fresh).ok
-        assert_same_mirror(db, fresh)
+        assert_same_mirror(db, fresh, history=False)  # it saw the changes happen
 
 
 @pytest.mark.parametrize("kind", ["ticket", "task"])

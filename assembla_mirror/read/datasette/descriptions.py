@@ -5,14 +5,16 @@ by its model's docstring, a column by its declaration in
 :mod:`assembla_mirror.model.tables`. This module reads those, and describes the
 views (and their columns), which no model declares. A view column found in the
 database without a description fails ``tests/read/test_use_datasette.py``, so a
-migration that adds a view or a view column must add a line below. Codes follow
-Assembla's API.
+migration that adds a view or a view column must add a line below. The views of
+tickets' history are described beside their definitions
+(:mod:`assembla_mirror.store.flow`). Codes follow Assembla's API.
 """
 
 from __future__ import annotations
 
 from assembla_mirror.model import declare
 from assembla_mirror.model.tables import MODELS
+from assembla_mirror.store.flow import FLOW_COLUMN_DESCRIPTIONS, FLOW_VIEW_DESCRIPTIONS
 
 #: Views the migrations create, and what they answer.
 VIEWS = {
@@ -26,6 +28,8 @@ VIEWS = {
         "Per milestone: tickets open and closed, percent closed, estimates, invested hours "
         "and whether it is overdue."
     ),
+    # the views of tickets' history, described where they are defined
+    **FLOW_VIEW_DESCRIPTIONS,
 }
 
 #: Tables no model declares.
@@ -81,6 +85,7 @@ UNMODELLED_COLUMNS: dict[str, dict[str, str]] = {
         "invested_hours": "Sum of the tickets' invested hours.",
         "overdue": "Due before today and not completed.",
     },
+    **FLOW_COLUMN_DESCRIPTIONS,
 }
 
 

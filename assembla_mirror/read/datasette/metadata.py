@@ -81,6 +81,8 @@ TABLES: dict[str, dict[str, Any]] = {
         "facets": ["object", "operation", "space_name", "author_name"],
         "sort_desc": "date",
     },
+    "ticket_changes": {"facets": ["field", "source", "space_id"], "sort_desc": "changed_at"},
+    "deleted_tickets": {"label_column": "summary", "sort_desc": "deleted_at"},
     "sync_runs": {"facets": ["outcome", "mode"], "sort_desc": "started_at"},
     # Bookkeeping of the sync itself: reachable, but not in the way.
     "sync_state": {"hidden": True},
@@ -94,13 +96,21 @@ TABLES: dict[str, dict[str, Any]] = {
     "open_tickets_by_status": {"facets": ["space_name", "status"], "sort_desc": "tickets"},
     "open_tickets_by_assignee": {"facets": ["space_name"], "sort_desc": "tickets"},
     "milestone_progress": {"facets": ["space_name", "is_completed", "overdue"], "sort": "due_date"},
+    # The history views compute from every change each time they are read: no facets,
+    # which would read them once more per facet.
+    "ticket_status_intervals": {"sort_desc": "started_at"},
+    "time_in_status_by_space": {"sort": "space_name"},
+    "ticket_flow": {"sort_desc": "closed_at"},
+    "cumulative_flow": {"sort_desc": "day"},
+    "milestone_burndown": {"sort_desc": "day"},
 }
 
 DESCRIPTION = (
     "A local copy of an Assembla account: spaces, people, milestones, tickets, comments, "
     "time entries and activity, kept current by `mirror sync`. Datetimes are UTC. "
-    "Start with the report views (hours_by_space, milestone_progress ...) and the "
-    "queries below; the tickets table searches summaries and descriptions."
+    "Start with the report views (hours_by_space, milestone_progress ...), the history "
+    "views (ticket_status_intervals, ticket_flow, cumulative_flow ...) and the queries "
+    "below; the tickets table searches summaries and descriptions."
 )
 
 

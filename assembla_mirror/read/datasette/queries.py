@@ -21,17 +21,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from assembla_mirror.store.expressions import for_datasette, hours_per_space
-
-X = for_datasette()
-
-SPACE = (
-    "(:space = '' OR s.id = :space OR lower(s.wiki_name) = lower(:space)"
-    " OR lower(s.name) = lower(:space))"
-)
-TASK_DATES = (
-    "(:from = '' OR t.begin_at >= :from) AND (:to = '' OR t.begin_at < date(:to, '+1 day'))"
-)
+from assembla_mirror.read.datasette.conventions import SPACE, TASK_DATES, X, query
+from assembla_mirror.read.datasette.flow_queries import FLOW_QUERIES
+from assembla_mirror.store.expressions import hours_per_space
 
 HOURS_BY_SPACE = hours_per_space(X, tasks=TASK_DATES, spaces=SPACE)
 
@@ -73,59 +65,6 @@ WHERE k.state = 1 AND {SPACE}
 GROUP BY s.id, m.id, k.status
 ORDER BY space, m.due_date IS NULL, m.due_date, milestone, tickets DESC"""
 
-# Per day from the milestone's start (or its first ticket) to its completion
-# (or today): tickets added, closed, in scope and remaining, plus the ideal
-# straight line from the final scope down to zero on the due date. A ticket
-# older than the first day counts as added on that day. Blank milestone: the
-# open milestone due soonest (the current sprint).
-BURNDOWN = f"""
-WITH RECURSIVE
-chosen AS (
-  SELECT m.id, m.title, s.name AS space, m.due_date,
-         COALESCE(m.start_date,
-                  (SELECT date(MIN(k.created_on)) FROM tickets AS k WHERE k.milestone_id = m.id))
-           AS first_day,
-         COALESCE(m.completed_date, {X.today}) AS last_day
-  FROM milestones AS m JOIN spaces AS s ON s.id = m.space_id
-  WHERE {SPACE} AND (
-    (:milestone = '' AND m.id = (
-        SELECT m2.id FROM milestones AS m2 JOIN spaces AS s ON s.id = m2.space_id
-        WHERE NOT COALESCE(m2.is_completed, 0) AND m2.due_date IS NOT NULL AND {SPACE}
-        ORDER BY m2.due_date LIMIT 1))
-    OR lower(m.title) = lower(:milestone) OR CAST(m.id AS TEXT) = :milestone)
-),
-days(milestone_id, day, last_day) AS (
-  SELECT id, first_day, last_day FROM chosen WHERE first_day IS NOT NULL
-  UNION ALL
-  SELECT milestone_id, date(day, '+1 day'), last_day FROM days WHERE day < last_day
-),
-moves AS (
-  SELECT c.id AS milestone_id, MAX(date(k.created_on), c.first_day) AS day, 1 AS added,
-         0 AS closed
-  FROM tickets AS k JOIN chosen AS c ON c.id = k.milestone_id
-  UNION ALL
-  SELECT c.id, MAX(date(COALESCE(k.completed_date, k.updated_at)), c.first_day), 0, 1
-  FROM tickets AS k JOIN chosen AS c ON c.id = k.milestone_id
-  WHERE k.state = 0
-),
-per_day AS (
-  SELECT milestone_id, day, SUM(added) AS added, SUM(closed) AS closed
-  FROM moves GROUP BY milestone_id, day
-),
-lines AS (
-  SELECT d.milestone_id, d.day, COALESCE(p.added, 0) AS added, COALESCE(p.closed, 0) AS closed,
-         SUM(COALESCE(p.added, 0)) OVER w AS scope,
-         SUM(COALESCE(p.added, 0) - COALESCE(p.closed, 0)) OVER w AS remaining
-  FROM days AS d LEFT JOIN per_day AS p ON p.milestone_id = d.milestone_id AND p.day = d.day
-  WINDOW w AS (PARTITION BY d.milestone_id ORDER BY d.day)
-)
-SELECT c.space, c.title AS milestone, l.day, l.added, l.closed, l.scope, l.remaining,
-       CASE WHEN c.due_date > c.first_day THEN ROUND(MAX(0.0,
-         (SELECT COUNT(*) FROM tickets AS k WHERE k.milestone_id = c.id)
-         * (julianday(c.due_date) - julianday(l.day))
-         / (julianday(c.due_date) - julianday(c.first_day))), 1) END AS ideal_remaining
-FROM lines AS l JOIN chosen AS c ON c.id = l.milestone_id
-ORDER BY c.space, c.title, l.day"""
 
 STALE_TICKETS = f"""
 WITH cutoff(at) AS (
@@ -222,11 +161,6 @@ ORDER BY rank
 LIMIT 100"""
 
 
-def query(title: str, description: str, sql: str) -> dict[str, Any]:
-    """A canned query entry of Datasette metadata."""
-    return {"title": title, "description": description, "sql": sql.strip()}
-
-
 QUERIES: dict[str, dict[str, Any]] = {
     "hours_by_space_between": query(
         "Hours by space between two days",
@@ -249,12 +183,6 @@ QUERIES: dict[str, dict[str, Any]] = {
         "Open tickets per milestone (soonest due first) and status, with their estimates; "
         "milestone by title or id, blank for all.",
         OPEN_TICKETS,
-    ),
-    "milestone_burndown": query(
-        "Milestone burndown",
-        "Per day: tickets added and closed, scope, remaining and the ideal line to the due "
-        "date. Milestone by title or id; blank for the open milestone due soonest.",
-        BURNDOWN,
     ),
     "stale_tickets": query(
         "Open tickets with no activity for N days",
@@ -290,4 +218,5 @@ QUERIES: dict[str, dict[str, Any]] = {
         "case ignored).",
         SEARCH,
     ),
+    **FLOW_QUERIES,
 }
