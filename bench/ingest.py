@@ -23,6 +23,7 @@ import json
 import sqlite3
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -115,11 +116,12 @@ def write_alone(db: Path, pages: list[Rows]) -> float:
     finally:
         emptying.close()
     engine, counter = open_db(db), store.ChangeCounter()
+    now = datetime.now(UTC)
     started = time.perf_counter()
     for start in range(0, len(pages), 8):
         with engine.begin() as conn:
             for page in pages[start : start + 8]:
-                write_tickets(conn, page.rows, page.values, counter)
+                write_tickets(conn, page.rows, page.values, counter, now)
     seconds = time.perf_counter() - started
     engine.dispose()
     return seconds

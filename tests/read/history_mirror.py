@@ -216,7 +216,7 @@ def build_history_mirror(db: str) -> str:
                 ("ticket_comments", COMMENTS),
             ):
                 for row in rows:  # one by one: the rows name different columns
-                    conn.execute(insert(tables[table]), {"raw_json": "{}", **row})
+                    conn.execute(insert(tables[table]), {"raw_json": "{}", **row})  # type: ignore[dict-item]
             conn.execute(insert(tables["deleted_tickets"]), DELETED)
             conn.execute(insert(tables["ticket_changes"]), CHANGES)
     finally:

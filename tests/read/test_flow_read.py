@@ -62,6 +62,7 @@ def test_ticket_history_is_typed_and_in_order(history: str) -> None:
         assert changes[0].ticket() == ticket
         assert "changed_at (datetime): When the change was made (UTC)." in (Change.__doc__ or "")
         first = m.space(name="Big Project").ticket(number=1)  # type: ignore[union-attr]
+        assert first is not None
         comment = first.history()[0].comment()
         assert comment is not None
         assert comment["comment"] == "Taking it"
@@ -70,6 +71,7 @@ def test_ticket_history_is_typed_and_in_order(history: str) -> None:
 def test_status_intervals(history: str) -> None:
     with Mirror(history) as m:
         ticket = m.space(wiki_name="big-project").ticket(number=2)  # type: ignore[union-attr]
+        assert ticket is not None
         stays = ticket.status_intervals()
     assert all(isinstance(stay, StatusInterval) for stay in stays)
     assert [(s.stay, s.status, s.state, s.hours) for s in stays] == [

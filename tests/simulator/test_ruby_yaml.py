@@ -21,7 +21,7 @@ class TextLoader(yaml.SafeLoader):
 TextLoader.yaml_implicit_resolvers = {}
 TextLoader.add_constructor(
     "tag:yaml.org,2002:str",
-    lambda loader, node: None if node.style is None and node.value == "" else node.value,
+    lambda loader, node: None if node.style is None and node.value == "" else node.value,  # type: ignore[attr-defined]
 )
 
 

@@ -19,7 +19,8 @@ import pytest
 from sqlalchemy import Connection, Engine, inspect, text
 
 import assembla_mirror.store.views
-from assembla_mirror.read.datasette.queries import QUERIES, SPACE, TASK_DATES
+from assembla_mirror.read.datasette.conventions import SPACE, TASK_DATES
+from assembla_mirror.read.datasette.queries import QUERIES
 from assembla_mirror.read.reports import hours
 from assembla_mirror.read.reports.hours import NO_DATE
 from assembla_mirror.store.backends import dialect_of
