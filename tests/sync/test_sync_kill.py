@@ -37,11 +37,11 @@ from tests.support import (
 )
 
 
-def sync_process(sim: Simulator, db: Db) -> subprocess.Popen[bytes]:
+def sync_process(sim: Simulator, db: Db, *options: str) -> subprocess.Popen[bytes]:
     """``mirror sync`` in its own process, credentials in its environment (never argv)."""
     env = {**os.environ, **sim.client_environment()}
     return subprocess.Popen(
-        [sys.executable, "-m", "assembla_mirror", "sync", "--db", str(db), "--quiet"],
+        [sys.executable, "-m", "assembla_mirror", "sync", "--db", str(db), "--quiet", *options],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -108,6 +108,32 @@ def after_kill(db: Db) -> None:
     if mirror_exists(db):
         assert integrity(db) == "ok"
     wait_for_run_lock(db)
+
+
+@pytest.mark.slow
+def test_a_sync_killed_while_reading_comments_resumes_to_the_same_history(
+    sim: Simulator, mirror_db: str, tmp_path: Path
+) -> None:
+    # Comments and the changes they record commit together: whatever the kill leaves,
+    # the next run ends with the history a fresh sync with comments records.
+    sim.latency = 0.005
+    process = sync_process(sim, mirror_db, "--with", "comments", "--yes")
+    deadline = time.monotonic() + 60
+    while process.poll() is None and time.monotonic() < deadline:
+        read = sum(r.endpoint.endswith("/ticket_comments") for r in sim.request_log)
+        if read >= 40:
+            kill(process)
+            break
+        time.sleep(0.002)
+    sim.latency = 0.0
+    assert process.returncode == -signal.SIGKILL, "the sync ended before the kill point"
+    after_kill(mirror_db)
+
+    assert run_sync(sim, mirror_db).ok  # comments are remembered
+    fresh = tmp_path / "fresh.db"
+    assert run_sync(sim, fresh, with_comments=True).ok
+    assert select_all(fresh, "SELECT count(*) FROM ticket_changes") != [(0,)]
+    assert_same_mirror(mirror_db, fresh)
 
 
 @pytest.mark.slow
