@@ -243,13 +243,17 @@ def test_activity_of_a_day_in_a_time_zone(mirror: str, conn: Connection, zone_na
 
 
 def test_activity_details_carry_the_comment(mirror: str, conn: Connection) -> None:
-    day, comment = rows(
+    found = rows(
         mirror,
-        "SELECT date, comment_or_description FROM events "
-        "WHERE object = 'Ticket Comment' AND comment_or_description <> '' ORDER BY id LIMIT 1",
-    )[0]
-    report = activity(conn, day=utc(day).date(), tz=UTC)
-    assert comment in report.column("details")
+        "SELECT date, comment_or_description, whatchanged FROM events "
+        "WHERE object = 'Ticket Comment' AND comment_or_description <> '' ORDER BY id",
+    )
+    # A plain comment shows its text; one that changed fields too, its text then them.
+    plain = next(row for row in found if not row[2])
+    both = next(row for row in found if row[2])
+    for day, comment, whatchanged in (plain, both):
+        shown = f"{comment} (changed: {whatchanged})" if whatchanged else comment
+        assert shown in activity(conn, day=utc(day).date(), tz=UTC).column("details")
     with pytest.raises(ConfigError, match="unknown time zone"):
         zone("Mars/Olympus")
 

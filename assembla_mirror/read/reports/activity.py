@@ -74,12 +74,15 @@ def details(
 
     As in the original summary: the changed fields when the event names them,
     otherwise the text of a ticket update. Comments are added here, since
-    what a comment says is the point of it.
+    what a comment says is the point of it: a comment that also changed fields
+    (Assembla records both in one) shows its text, then the fields.
     """
-    if whatchanged:
-        return f"changed: {whatchanged}"
+    changed = f"changed: {whatchanged}" if whatchanged else ""
     if obj and "comment" in obj.casefold():
-        return text or ""
+        said = text or ""
+        return f"{said} ({changed})" if said and changed else said or changed
+    if changed:
+        return changed
     if obj == "Ticket" and operation != "created":
         return text or ""
     return ""
