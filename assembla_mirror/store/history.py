@@ -22,7 +22,7 @@ from assembla_mirror.model.changes import parse_ticket_changes
 from assembla_mirror.model.columns import format_utc
 from assembla_mirror.model.history import COMMENT, INFERRED, MIRROR, TRACKED_FIELDS
 from assembla_mirror.store.backends import dialect_of
-from assembla_mirror.store.writes import ChangeCounter, chunks
+from assembla_mirror.store.writes import ChangeCounter, chunks, delete_keys
 
 #: The columns of ``ticket_changes`` a write supplies (``id`` is the database's).
 CHANGE_COLUMNS = (
@@ -197,9 +197,6 @@ def comment_change_rows(comments: Iterable[n.Row], unreadable: Unreadable) -> li
     return rows
 
 
-_FORGET_COMMENTS = text("DELETE FROM ticket_changes WHERE comment_id IN :ids").bindparams(
-    bindparam("ids", expanding=True)
-)
 # Comments are the record: what the mirror saw or inferred up to the newest comment of a
 # ticket is what those comments tell, exactly (several changes where a sync saw one).
 _SUPERSEDED = text(
@@ -219,18 +216,18 @@ def record_comment_changes(
         return
     comment_ids = [row[_COMMENT["id"]] for row in comments]
     ticket_ids = sorted({row[_COMMENT["ticket_id"]] for row in comments})
-    for part in chunks(comment_ids):
-        _count_deleted(conn, _FORGET_COMMENTS, list(part), counter)
-    for part in chunks(ticket_ids):
-        _count_deleted(conn, _SUPERSEDED, list(part), counter)
+    delete_keys(conn, "ticket_changes", "comment_id", comment_ids, counter)
+    _drop_superseded(conn, ticket_ids, counter)
     _insert(conn, comment_change_rows(comments, unreadable), counter)
     close_status_gaps(conn, ticket_ids, counter)
 
 
-def _count_deleted(
-    conn: Connection, statement: Any, ids: list[Any], counter: ChangeCounter
-) -> None:
-    _count_deleted_from(conn, "ticket_changes", statement, ids, counter)
+def _drop_superseded(conn: Connection, ticket_ids: Sequence[int], counter: ChangeCounter) -> None:
+    """Drop what syncs saw or inferred of these tickets up to their newest comment."""
+    for part in chunks(list(ticket_ids)):
+        deleted = conn.execute(_SUPERSEDED, {"ids": list(part)}).rowcount
+        if deleted:
+            counter.add("ticket_changes", deleted=deleted)
 
 
 # --- inferred changes ------------------------------------------------------------------------
@@ -240,9 +237,6 @@ _STATUS_HISTORY = text(
     "c.new_value, c.source FROM tickets AS k JOIN ticket_changes AS c ON c.ticket_id = k.id "
     "WHERE k.id IN :ids AND c.field = 'status' ORDER BY k.id, c.changed_at, c.id"
 ).bindparams(bindparam("ids", expanding=True))
-_DELETE_IDS = text("DELETE FROM ticket_changes WHERE id IN :ids").bindparams(
-    bindparam("ids", expanding=True)
-)
 
 
 def close_status_gaps(conn: Connection, ticket_ids: Sequence[int], counter: ChangeCounter) -> None:
@@ -274,8 +268,7 @@ def close_status_gaps(conn: Connection, ticket_ids: Sequence[int], counter: Chan
         stale += [change[0] for change in held]
         if want is not None:
             wanted.append((ticket_id, space_id, want[0], None, "status", *want[1:], INFERRED, None))
-    for part in chunks(stale):
-        _count_deleted(conn, _DELETE_IDS, list(part), counter)
+    delete_keys(conn, "ticket_changes", "id", stale, counter)
     _insert(conn, wanted, counter)
 
 
@@ -315,33 +308,16 @@ def delete_tickets(
     return deleted
 
 
-_REVIVED = text("DELETE FROM deleted_tickets WHERE id IN :ids").bindparams(
-    bindparam("ids", expanding=True)
-)
-
-
 def revive_tickets(conn: Connection, ticket_ids: Iterable[int], counter: ChangeCounter) -> None:
     """Forget that tickets were deleted: they are listed again (a deletion the mirror
     inferred wrongly, or one undone upstream)."""
-    for part in chunks(list(ticket_ids)):
-        _count_deleted_from(conn, "deleted_tickets", _REVIVED, list(part), counter)
+    delete_keys(conn, "deleted_tickets", "id", ticket_ids, counter)
 
 
 def forget_space(conn: Connection, space_id: str, counter: ChangeCounter) -> None:
     """Drop the history of a space that left the mirror (its tickets went with it)."""
     for table in ("ticket_changes", "deleted_tickets"):
-        statement = text(f"DELETE FROM {table} WHERE space_id = :space")
-        deleted = conn.execute(statement, {"space": space_id}).rowcount
-        if deleted:
-            counter.add(table, deleted=deleted)
-
-
-def _count_deleted_from(
-    conn: Connection, table: str, statement: Any, ids: list[Any], counter: ChangeCounter
-) -> None:
-    deleted = conn.execute(statement, {"ids": ids}).rowcount
-    if deleted:
-        counter.add(table, deleted=deleted)
+        delete_keys(conn, table, "space_id", [space_id], counter)
 
 
 def _comment_columns() -> str:
@@ -369,11 +345,10 @@ def read_stored_comments(
             break
         rows = [tuple(comment) for comment in comments]
         ids = [row[_COMMENT["id"]] for row in rows]
-        _count_deleted(conn, _FORGET_COMMENTS, ids, counter)
+        delete_keys(conn, "ticket_changes", "comment_id", ids, counter)
         _insert(conn, comment_change_rows(rows, unreadable), counter)
         after, read = ids[-1], read + len(rows)
     tickets = [row[0] for row in conn.execute(_TICKETS_WITH_COMMENTS)]
-    for part in chunks(tickets):
-        _count_deleted(conn, _SUPERSEDED, list(part), counter)
+    _drop_superseded(conn, tickets, counter)
     close_status_gaps(conn, tickets, counter)
     return read
