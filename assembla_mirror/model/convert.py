@@ -93,6 +93,9 @@ TICKET_COMMENTS = table_spec(tables.TicketComment)
 TASKS = table_spec(tables.Task)
 TIME_LOGS = table_spec(tables.TimeLog)
 EVENTS = table_spec(tables.Event)
+TAGS = table_spec(tables.Tag)
+ATTACHMENTS = table_spec(tables.Attachment)
+TICKET_ASSOCIATIONS = table_spec(tables.TicketAssociation)
 
 #: Row order of ``ticket_custom_fields`` (see :func:`ticket_custom_field_rows`).
 TICKET_CUSTOM_FIELDS_COLUMNS = tuple(

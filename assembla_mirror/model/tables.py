@@ -17,7 +17,8 @@ a deleted milestone).
 
 Deleted upstream means deleted here: rows disappear rather than carrying a
 ``deleted_at``. History is kept apart: the ``events`` table, and the changes of
-tickets with the tickets deleted since they were mirrored (:mod:`.history`).
+tickets with the tickets deleted since they were mirrored (:mod:`.history`). Tags, files
+and the links between tickets are in :mod:`.archive`.
 """
 
 from __future__ import annotations
@@ -45,6 +46,11 @@ from assembla_mirror.model.declare import (
 )
 from assembla_mirror.model.declare import NAMING_CONVENTION as NAMING_CONVENTION
 from assembla_mirror.model.declare import Base as Base
+from assembla_mirror.model.archive import Attachment as Attachment
+from assembla_mirror.model.archive import AttachmentFile as AttachmentFile
+from assembla_mirror.model.archive import Tag as Tag
+from assembla_mirror.model.archive import TicketAssociation as TicketAssociation
+from assembla_mirror.model.archive import TicketTag as TicketTag
 from assembla_mirror.model.history import DeletedTicket as DeletedTicket
 from assembla_mirror.model.history import TicketChange as TicketChange
 from assembla_mirror.model.values import (
@@ -465,12 +471,18 @@ ENTITY_TABLES = (
     "ticket_comments",
     "tasks",
     "time_logs",
+    "tags",
+    "ticket_tags",
+    "attachments",
+    "ticket_associations",
 )
 #: What the mirror keeps of tickets' pasts (see :mod:`.history`).
 HISTORY_TABLES = ("ticket_changes", "deleted_tickets")
-#: Every mirrored table: the data, the activity events as far back as ever fetched, and
-#: the tickets' history.
-TABLES = (*ENTITY_TABLES, "events", *HISTORY_TABLES)
+#: What ``--with files`` downloaded (the bytes live in the files folder; see :mod:`.archive`).
+FILE_TABLES = ("attachment_files",)
+#: Every mirrored table: the data, the activity events as far back as ever fetched, the
+#: tickets' history, and the files downloaded.
+TABLES = (*ENTITY_TABLES, "events", *HISTORY_TABLES, *FILE_TABLES)
 
 #: Every model (the bookkeeping tables' too) by table name, in table order.
 MODELS = declared_models()
