@@ -37,7 +37,10 @@ def parse_faults(text: str) -> FaultConfig:
 def summary(world: World) -> str:
     """One line saying what the primary caller can see."""
     counts = world.truth().counts()
-    shown = ("spaces", "users", "tickets", "comments", "milestones", "tasks", "time_logs", "events")
+    shown = (
+        "spaces", "users", "tickets", "comments", "milestones", "tasks", "time_logs", "events",
+        "tags", "documents", "associations",
+    )  # fmt: skip
     return ", ".join(f"{counts[name]:,} {name.replace('_', ' ')}" for name in shown)
 
 

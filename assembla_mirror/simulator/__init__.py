@@ -20,6 +20,13 @@ Modules: :mod:`.world` (state and mutations), :mod:`.generator` (seeded data),
 log: the core), :mod:`.transport` (the socket server), :mod:`.inprocess` (the path
 without a socket), :mod:`.truth` (test oracle, with :mod:`.truth_history` for stays
 in statuses, flow and burndown).
+
+The archive (tags, files, ticket associations) has modules of its own:
+:mod:`.entities_archive`, :mod:`.generator_archive`, :mod:`.api_archive`,
+:mod:`.render_archive`, :mod:`.changes_archive` (its mutations),
+:mod:`.truth_archive`, :mod:`.content` (files' bytes, derived on demand) and
+:mod:`.storage` (downloads: ``Range``, and redirects to a storage host the
+simulator serves itself; ``Simulator(storage_url=...)``, ``sim.storage_log``).
 """
 
 from assembla_mirror.simulator.clock import Clock

@@ -4,7 +4,8 @@ Handlers run with the world's lock held (see the server) and follow
 ``api-contract.md``: bare JSON arrays, 204 for empty pages, per-endpoint default
 page sizes, unpaged configuration lists, 403 for foreign spaces and 404
 ``Tool not found for this project`` for ticket endpoints of a space without the
-ticket tool.
+ticket tool. The archive's endpoints (tags, documents, associations) are in
+:mod:`.api_archive`, on the same router.
 """
 
 from __future__ import annotations
@@ -144,7 +145,8 @@ def milestone(call: Call) -> Response:
 # --- tickets ---------------------------------------------------------------------------------
 
 
-def _render_ticket(call: Call, data: SpaceData) -> Callable[[Ticket], bytes]:
+def ticket_renderer(call: Call, data: SpaceData) -> Callable[[Ticket], bytes]:
+    """Renders the space's tickets for the caller, exactly as the tickets list does."""
     where, generation, state = call.zone_of(data), data.field_generation, call.world.state
     return lambda t: render.ticket(t, where, generation, state)
 
@@ -153,7 +155,7 @@ def _render_ticket(call: Call, data: SpaceData) -> Callable[[Ticket], bytes]:
 def tickets(call: Call) -> Response:
     """Tickets of a report (default: open ones), sorted and paged; ``number[]`` picks some."""
     data = call.ticket_space()
-    draw = _render_ticket(call, data)
+    draw = ticket_renderer(call, data)
     numbers = call.args("number")
     if numbers:
         return whole(queries.tickets_by_number(data, numbers), draw)
@@ -191,7 +193,7 @@ def ticket_by_id(call: Call) -> Response:
     found = call.world.state.tickets_by_id.get(int(call.params["id"]))
     if found is None or found.space_id != data.space.id:
         return not_found()
-    return json_response(_render_ticket(call, data)(found))
+    return json_response(ticket_renderer(call, data)(found))
 
 
 @get("GET", "/v1/spaces/:space/tickets/:number")
@@ -199,7 +201,7 @@ def ticket(call: Call) -> Response:
     """One ticket by number."""
     data = call.ticket_space()
     found = data.tickets.get(int(call.params["number"]))
-    return json_response(_render_ticket(call, data)(found)) if found else not_found()
+    return json_response(ticket_renderer(call, data)(found)) if found else not_found()
 
 
 @get("GET", "/v1/spaces/:space/tickets/:number/ticket_comments")
@@ -278,3 +280,8 @@ def time_logs(call: Call) -> Response:
         return not_found()
     where = call.zone_of(state.spaces[task.space_id])
     return Response(200, render.time_logs_xml(state.time_logs.get(task.id, []), where), XML)
+
+
+# The archive's endpoints (tags, documents, associations) register themselves on ROUTER
+# from a module of their own; importing it here makes ROUTER complete wherever it is used.
+from assembla_mirror.simulator import api_archive  # noqa: E402, F401

@@ -10,12 +10,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from assembla_mirror.simulator import render, zones
 from assembla_mirror.simulator.entities import User
 from assembla_mirror.simulator.state import SpaceData
 from assembla_mirror.simulator.world import World
+
+if TYPE_CHECKING:
+    from assembla_mirror.simulator.exchange import RequestHeaders
+    from assembla_mirror.simulator.storage import Storage
 
 T = TypeVar("T")
 JSON = "application/json; charset=utf-8"
@@ -107,12 +111,19 @@ def server_error() -> Response:
 
 @dataclass
 class Call:
-    """What a handler needs: the world, the authenticated user, path and query parameters."""
+    """What a handler needs: the world, the authenticated user, path and query parameters,
+    the request's headers and where downloads go (see :mod:`.storage`)."""
 
     world: World
     user: User
     params: dict[str, str]
     query: dict[str, list[str]]
+    headers: RequestHeaders | None = None
+    storage: Storage | None = None
+
+    def header(self, name: str) -> str | None:
+        """The request header ``name`` (any case), or None."""
+        return self.headers.get(name) if self.headers is not None else None
 
     def arg(self, name: str) -> str | None:
         """The first value of query parameter ``name``."""
@@ -140,6 +151,13 @@ class Call:
         """Like :meth:`space`, but 404 ``Tool not found`` when the space has no ticket tool."""
         data = self.space()
         if data.ticket_tool is None:
+            raise HttpError(tool_not_found())
+        return data
+
+    def files_space(self) -> SpaceData:
+        """Like :meth:`space`, but 404 ``Tool not found`` when the space has no files tool."""
+        data = self.space()
+        if data.files_tool is None:
             raise HttpError(tool_not_found())
         return data
 

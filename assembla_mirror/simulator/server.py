@@ -1,7 +1,9 @@
 """The simulator's HTTP server: lifecycle, authentication, rate limit, latency, faults, log.
 
 One threaded HTTP/1.1 server on 127.0.0.1 serves the v1 API, the legacy XML host
-(``/user/...``, its paths do not collide with ``/v1``) and the OAuth endpoints.
+(``/user/...``, its paths do not collide with ``/v1``), the OAuth endpoints and
+the storage host file downloads may be redirected to (``/storage/...``, which
+asks for no credentials and counts against no rate limit: see :mod:`.storage`).
 Each request is handled in this order: its arrival is noted, ``latency`` is
 slept, then (OAuth endpoints aside) the caller is authenticated, the rate limit
 counts the request, a fault may replace or spoil the answer, and the endpoint
@@ -28,7 +30,7 @@ from urllib.parse import parse_qs
 
 import httpx
 
-from assembla_mirror.simulator import api, inprocess, oauth, warmup
+from assembla_mirror.simulator import api, inprocess, oauth, storage, warmup
 from assembla_mirror.simulator.auth import authenticate, basic_credentials
 from assembla_mirror.simulator.exchange import ROUTED_METHODS, Incoming, Reply
 from assembla_mirror.simulator.faults import (
@@ -73,7 +75,10 @@ class SimCredentials:
 class RequestRecord:
     """One request as the simulator saw it (``status`` 0: the connection was dropped).
 
-    ``t`` is ``time.monotonic()`` at arrival, ``wall`` the real UTC time then.
+    ``t`` is ``time.monotonic()`` at arrival, ``wall`` the real UTC time then;
+    ``kind`` is ``api``, ``legacy``, ``oauth`` or ``storage`` (the storage host, see
+    :mod:`.storage`); ``credential_headers`` names the Assembla credential headers
+    (``X-Api-Key``, ``X-Api-Secret``, ``Authorization``) the request carried.
     """
 
     t: float
@@ -86,6 +91,12 @@ class RequestRecord:
     kind: str
     fault: str | None
     endpoint: str
+    credential_headers: tuple[str, ...] = ()
+
+    @property
+    def had_credentials(self) -> bool:
+        """Whether the request carried any Assembla credential header."""
+        return bool(self.credential_headers)
 
 
 @dataclass
@@ -106,6 +117,8 @@ class Simulator:
     (no need to start). ``rate_limit`` is ``(per_minute, per_second)`` per
     credential or None; ``latency`` is slept before each answer; ``faults`` sets
     random fault rates; ``token_ttl`` is the idle lifetime of OAuth access tokens.
+    ``storage_url`` (also settable later: :attr:`storage_url`) makes file downloads
+    answer ``302`` to that storage host (see :mod:`.storage`); None serves the bytes.
     ``port=0`` lets the OS choose.
     """
 
@@ -119,11 +132,13 @@ class Simulator:
         token_ttl: float = 900.0,
         port: int = 0,
         host: str = "127.0.0.1",
+        storage_url: str | None = None,
     ) -> None:
         self.world = world
         self.latency = latency
         self.faults = FaultSet(faults or FaultConfig())
         self.tokens = oauth.TokenStore(token_ttl)
+        self.storage = storage.Storage(storage_url)
         self._limiter: RateLimiter | None = None
         self.rate_limit = rate_limit
         self._address = (host, port)
@@ -200,6 +215,21 @@ class Simulator:
         self._limiter = RateLimiter(*value) if value is not None else None
 
     @property
+    def storage_url(self) -> str | None:
+        """Where downloads are redirected (an ``http://`` or ``https://`` origin), or None.
+
+        The storage host's paths (``/storage/...``) are served by this simulator
+        itself, so ``sim.storage_url = sim.api_url`` redirects to it over the socket;
+        in-process, any host reaches it (e.g. ``https://storage.example``).
+        """
+        return self.storage.url
+
+    @storage_url.setter
+    def storage_url(self, value: str | None) -> None:
+        storage.check_url(value)
+        self.storage.url = value
+
+    @property
     def credentials(self) -> SimCredentials:
         """The primary caller's credentials."""
         return self.credentials_for(self.world.primary_user.id)
@@ -263,6 +293,12 @@ class Simulator:
         with self._log_lock:
             return [record for _, record in sorted(self._log, key=lambda item: item[0])]
 
+    @property
+    def storage_log(self) -> list[RequestRecord]:
+        """The requests the storage host got, in arrival order (see
+        :attr:`RequestRecord.had_credentials`)."""
+        return [record for record in self.request_log if record.kind == "storage"]
+
     def request_counts(self) -> Counter[str]:
         """How many requests each endpoint pattern got, e.g. ``GET /v1/spaces/:space/tickets``."""
         return Counter(record.endpoint for record in self.request_log)
@@ -315,10 +351,14 @@ class Simulator:
             pause(self.latency)
         path = request.path
         outcome = _Outcome(kind="oauth" if path in OAUTH_PATHS else "api")
+        if path.startswith(storage.PREFIX):
+            outcome.kind, outcome.endpoint = "storage", storage.ENDPOINT
         try:
             if outcome.kind == "oauth":
                 response: Response | Streamed | None = self._oauth(request)
                 outcome.endpoint = OAUTH_PATHS[path]
+            elif outcome.kind == "storage":
+                response = self._storage(request, outcome, pause)
             else:
                 response = self._answer(request, arrived, outcome, pause)
         except Exception:
@@ -335,6 +375,7 @@ class Simulator:
             kind=outcome.kind,
             fault=outcome.fault.kind if outcome.fault is not None else None,
             endpoint=outcome.endpoint or f"{request.method} {path}",
+            credential_headers=storage.credential_headers(request.headers),
         )
         with self._log_lock:
             self._log.append((order, record))
@@ -372,24 +413,49 @@ class Simulator:
             verdict = limiter.check(user.id, arrived)
             if not verdict.allowed:
                 return throttled(verdict.retry_after)
-        fault = self.faults.pick(path, query)
-        if fault is not None:
-            outcome.fault = fault
-            if fault.kind == "slow":
-                pause(fault.seconds)
-            elif fault.kind not in SPOILERS:
-                return fault_response(fault)
+        replaced, fault_answer = self._fault(request, outcome, pause)
+        if replaced:
+            return fault_answer
         if found is None:
             return not_found()
         route, params = found
+        call = Call(self.world, user, params, query, request.headers, self.storage)
         with self.world.lock:
             try:
-                answer = route.handler(Call(self.world, user, params, query))
+                answer = route.handler(call)
             except HttpError as exc:
                 return exc.response
+        fault = outcome.fault
         if fault is not None and fault.kind == "copies" and isinstance(answer, Response):
             return copies(answer)
         return answer
+
+    def _fault(
+        self, request: Incoming, outcome: _Outcome, pause: Callable[[float], object]
+    ) -> tuple[bool, Response | Streamed | None]:
+        """Pick a fault for ``request``: ``(True, answer)`` when it replaces the answer.
+
+        A ``slow`` fault is slept here; the other spoilers are applied later.
+        """
+        fault = self.faults.pick(request.path, request.query)
+        if fault is None:
+            return False, None
+        outcome.fault = fault
+        if fault.kind == "slow":
+            pause(fault.seconds)
+        elif fault.kind not in SPOILERS:
+            return True, fault_response(fault)
+        return False, None
+
+    def _storage(
+        self, request: Incoming, outcome: _Outcome, pause: Callable[[float], object]
+    ) -> Response | Streamed | None:
+        """The storage host's answer: no credentials asked, no rate limit; faults apply."""
+        replaced, fault_answer = self._fault(request, outcome, pause)
+        if replaced:
+            return fault_answer
+        with self.world.lock:
+            return storage.serve(self.world.state, self.storage, request)
 
     def _oauth(self, request: Incoming) -> Response:
         method, path, query = request.method, request.path, request.query

@@ -26,6 +26,7 @@ from assembla_mirror.simulator.entities import (
     User,
     UserRole,
 )
+from assembla_mirror.simulator.entities_archive import Association, Document, Tag
 
 if TYPE_CHECKING:
     from assembla_mirror.simulator.history import Packed
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 TICKET_TOOL = 13
+FILES_TOOL = 18
 #: First integer id handed out per kind (so ids of different kinds look different).
 ID_BASES = {
     "ticket": 1001,
@@ -44,6 +46,8 @@ ID_BASES = {
     "task": 2,
     "time_log": 1,
     "event": 1,
+    "tag": 17,
+    "association": 6,
 }
 
 
@@ -64,11 +68,24 @@ class SpaceData:
     generation: int = 0
     #: bumped when a custom field is renamed or deleted (part of the render cache key)
     field_generation: int = 0
+    tags: dict[int, Tag] = field(default_factory=dict)
+    #: ticket id -> the ids of the tags it carries
+    ticket_tags: dict[int, set[int]] = field(default_factory=dict)
+    documents: dict[str, Document] = field(default_factory=dict)
+    #: ticket id -> the ids of the documents attached to it, oldest first
+    ticket_documents: dict[int, list[str]] = field(default_factory=dict)
+    #: bumped on every tag or document change so cached tag and document lists go stale
+    archive_generation: int = 0
 
     @property
     def ticket_tool(self) -> SpaceTool | None:
         """The space's ticket tool, or None when the space has none."""
         return next((tool for tool in self.tools if tool.tool_id == TICKET_TOOL), None)
+
+    @property
+    def files_tool(self) -> SpaceTool | None:
+        """The space's files tool (documents and attachments), or None."""
+        return next((tool for tool in self.tools if tool.tool_id == FILES_TOOL), None)
 
     def status_state(self, name: str) -> int:
         """The state (1 open, 0 closed) of the status called ``name``; KeyError if unknown."""
@@ -113,6 +130,9 @@ class WorldState:
     tasks: dict[int, Task] = field(default_factory=dict)
     time_logs: dict[int, list[TimeLog]] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
+    associations: dict[int, Association] = field(default_factory=dict)
+    #: ticket id -> the ids of the associations it is one end of, oldest first
+    ticket_associations: dict[int, list[int]] = field(default_factory=dict)
     next_ids: dict[str, int] = field(default_factory=lambda: dict(ID_BASES))
     task_generation: int = 0
     event_generation: int = 0
@@ -158,6 +178,14 @@ class WorldState:
         if data is None or number not in data.tickets:
             raise KeyError(f"no ticket #{number} in space {space_ref!r}")
         return data.tickets[number]
+
+    def document(self, doc_id: str) -> tuple[SpaceData, Document] | None:
+        """A document of any space by id, with its space, or None."""
+        for data in self.spaces.values():
+            found = data.documents.get(doc_id)
+            if found is not None:
+                return data, found
+        return None
 
     def require_space(self, ref: str) -> SpaceData:
         """A space by id or wiki_name; KeyError if there is none."""

@@ -5,7 +5,8 @@ world do not leak into it. It is computed from the stored objects directly and
 never from rendered JSON, so tests can derive expected database rows without
 reusing the mirror's own parsing. Tickets' histories are the structured records
 the change comments are written from; what they mean (stays in statuses, flow,
-cumulative flow, burndown) is computed by :mod:`.truth_history`.
+cumulative flow, burndown) is computed by :mod:`.truth_history`; tags, documents
+and associations are gathered by :mod:`.truth_archive`.
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ from assembla_mirror.simulator.entities import (
     User,
     UserRole,
 )
+from assembla_mirror.simulator.entities_archive import Association, Document, Tag
 from assembla_mirror.simulator.history import Change, changes_of, comments_of
 from assembla_mirror.simulator.state import WorldState
+from assembla_mirror.simulator.truth_archive import build_archive
 from assembla_mirror.simulator.truth_history import (
     ChangeRow,
     Histories,
@@ -61,6 +64,15 @@ class Truth:
     events: list[Event]
     #: each visible ticket's changes, oldest first, by ticket id (tickets without any: absent)
     history: dict[int, list[Change]] = field(default_factory=dict)
+    #: the tags of spaces with a ticket tool, by space then id
+    tags: list[Tag] = field(default_factory=list)
+    #: ``(ticket_id, tag_id)`` for every tag a visible ticket carries
+    ticket_tags: set[tuple[int, int]] = field(default_factory=set)
+    #: files of spaces with a files tool, by space, then ``created_at`` and id; each gives
+    #: its bytes (``content()``) and their ``sha256``
+    documents: list[Document] = field(default_factory=list)
+    #: associations with a visible ticket at either end, once each, by id
+    associations: list[Association] = field(default_factory=list)
 
     def _histories(self) -> Histories:
         return Histories(self.tickets, self.history, self.ticket_statuses)
@@ -153,6 +165,7 @@ def build_truth(state: WorldState, user_id: str, now: datetime) -> Truth:
         log for task in tasks if task.user_id == user_id for log in state.time_logs.get(task.id, [])
     ]
     since = now - ACTIVITY_WINDOW
+    archive = build_archive(state, mine)
     return Truth(
         user_id=user_id,
         spaces=_copies([data.space for data in mine]),
@@ -167,4 +180,8 @@ def build_truth(state: WorldState, user_id: str, now: datetime) -> Truth:
         time_logs=_copies(logs),
         events=_copies([e for e in state.events if e.space_id in space_ids and e.date >= since]),
         history=history,
+        tags=archive.tags,
+        ticket_tags=archive.ticket_tags,
+        documents=archive.documents,
+        associations=archive.associations,
     )

@@ -6,11 +6,13 @@ comments (created), milestones (created/updated/deleted) and memberships
 (joined/left); tasks and time logs emit none. Updating a ticket also adds a
 change comment to its history (:mod:`~assembla_mirror.simulator.history`). The
 change methods for tickets, comments, milestones, custom fields and tasks live in
-:mod:`~assembla_mirror.simulator.changes`. Spaces are named by id or wiki_name,
-tickets by ``(space, number)``. Objects returned by the accessors are the live
-records: read them, change them only through these methods. For hostile-server
-tests, :meth:`World.corrupt` serves a record with bad values and
-:meth:`World.inject_event` adds an activity event dated anywhere, changing nothing.
+:mod:`~assembla_mirror.simulator.changes`, those for tags, documents and ticket
+associations (which emit no events) in :mod:`~assembla_mirror.simulator.changes_archive`.
+Spaces are named by id or wiki_name, tickets by ``(space, number)``. Objects
+returned by the accessors are the live records: read them, change them only
+through these methods. For hostile-server tests, :meth:`World.corrupt` serves a
+record with bad values and :meth:`World.inject_event` adds an activity event
+dated anywhere, changing nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from assembla_mirror.simulator import events, generator, text, zones
-from assembla_mirror.simulator.changes import Changes
+from assembla_mirror.simulator.changes_archive import ArchiveChanges
 from assembla_mirror.simulator.clock import Clock
 from assembla_mirror.simulator.entities import (
     Event,
@@ -36,7 +38,7 @@ from assembla_mirror.simulator.state import WorldState
 from assembla_mirror.simulator.truth import Truth, build_truth
 
 
-class World(Changes):
+class World(ArchiveChanges):
     """A simulated Assembla account, safe to read and change from several threads."""
 
     def __init__(self, state: WorldState, clock: Clock | None = None, seed: int = 0) -> None:
@@ -92,8 +94,9 @@ class World(Changes):
         """Serve one record with bad or odd values, as a real server might.
 
         ``kind`` is "space", "user", "ticket" (``ref`` = (space, number)), "task",
-        "milestone" or "event" (``ref`` = the :class:`Event` itself, as
-        :meth:`inject_event` returns it); each keyword replaces that payload field with
+        "milestone", "event" (``ref`` = the :class:`Event` itself, as
+        :meth:`inject_event` returns it), "tag" (``ref`` = (space, tag id or name)),
+        "document" (its id) or "association" (its id); each keyword replaces that payload field with
         any JSON value
         (``hours="abc"``, ``summary="\\x00"``, ``brand_new=[1]``, ``id=2**64 + 5``,
         ``space_id`` of another or no space), and
@@ -124,6 +127,8 @@ class World(Changes):
                 record = self.user(ref)
             elif kind == "event" and any(event is ref for event in self.state.events):
                 record = ref
+            elif (found_record := self._archive_record(kind, ref)) is not None:
+                record = found_record
             else:
                 raise ValueError(f"cannot corrupt a {kind!r}")
             record.patch = {**(record.patch or {}), **fields}
