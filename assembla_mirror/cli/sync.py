@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Collection
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import click
@@ -132,16 +133,24 @@ class FiniteFloatRange(click.FloatRange):
         return number
 
 
-def confirm_comment_cost(options: SyncOptions, settings: ClientSettings) -> None:
-    """Show what mirroring comments will cost (a dry run) and ask before paying it."""
+#: What ``--with`` and ``--without`` switch (remembered by the mirror).
+SWITCHES = ("comments", "associations", "files")
+#: The switches that cost one request per ticket, asked about before a first fill.
+PER_TICKET = ("comments", "associations")
+
+
+def confirm_fill_cost(options: SyncOptions, settings: ClientSettings, names: list[str]) -> None:
+    """Show what mirroring ``names`` (per-ticket streams) will cost (a dry run) and ask
+    before paying it."""
     plan = plan_sync(options, settings)
-    cost = sum(item.requests for item in plan.items if item.resource == "comments")
+    cost = sum(item.requests for item in plan.items if item.resource in names)
     if not cost:
         return
     seconds = cost / (settings.rate_limit.per_minute / 60) if settings.rate_limit else None
     pace = f" (about {format_duration(seconds)} at the rate limit)" if seconds else ""
+    what = " and ".join(names)
     click.confirm(
-        f"Mirroring comments takes about {cost:,} requests, one per ticket{pace}. Continue?",
+        f"Mirroring {what} takes about {cost:,} requests, one per ticket{pace}. Continue?",
         abort=True,
     )
 
@@ -172,14 +181,19 @@ def confirm_comment_cost(options: SyncOptions, settings: ClientSettings) -> None
     "--with",
     "with_",
     multiple=True,
-    type=click.Choice(["comments"]),
-    help="Also mirror comments (remembered).",
+    type=click.Choice(SWITCHES),
+    help="Also mirror comments, ticket associations or the files' bytes (remembered).",
 )
 @click.option(
     "--without",
     multiple=True,
-    type=click.Choice(["comments"]),
-    help="Stop mirroring comments (remembered).",
+    type=click.Choice(SWITCHES),
+    help="Stop mirroring comments, associations or files (remembered).",
+)
+@click.option(
+    "--files-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where --with files puts the files (default: beside a SQLite mirror; remembered).",
 )
 @click.option(
     "--reconcile-days",
@@ -188,7 +202,9 @@ def confirm_comment_cost(options: SyncOptions, settings: ClientSettings) -> None
     show_default=True,
     help="Reconcile deletions at least every N days.",
 )
-@click.option("--yes", is_flag=True, help="Do not ask before a costly first fill of comments.")
+@click.option(
+    "--yes", is_flag=True, help="Do not ask before a costly first fill (comments, associations)."
+)
 @quiet_option
 def sync_command(
     db: str,
@@ -199,6 +215,7 @@ def sync_command(
     dry_run: bool,
     with_: tuple[str, ...],
     without: tuple[str, ...],
+    files_dir: Path | None,
     reconcile_days: float,
     yes: bool,
     quiet: bool,
@@ -208,20 +225,26 @@ def sync_command(
     if contradicted:
         both = ", ".join(f"--with {name} and --without {name}" for name in contradicted)
         raise click.UsageError(f"{both} contradict each other; give one of them")
-    with_comments = True if "comments" in with_ else False if "comments" in without else None
+    switch = {
+        name: True if name in with_ else False if name in without else None for name in SWITCHES
+    }
     options = SyncOptions(
         db_path=db,
         spaces=spaces,
         only=parse_only(only),
         full=full,
-        with_comments=with_comments,
+        with_comments=switch["comments"],
+        with_associations=switch["associations"],
+        with_files=switch["files"],
+        files_dir=files_dir,
         reconcile_every=timedelta(days=reconcile_days),
     )
     if dry_run:
         echo_plan(plan_sync(options, settings))
         return
-    if with_comments and not yes and sys.stdin.isatty():
-        confirm_comment_cost(options, settings)
+    asked = [name for name in PER_TICKET if switch[name]]
+    if asked and not yes and sys.stdin.isatty():
+        confirm_fill_cost(options, settings, asked)
     progress = make_progress(quiet)
     try:
         report = sync(options, settings, progress=progress)
@@ -253,7 +276,12 @@ def status_command(db: str, runs: int) -> None:
             else "never"
         )
     )
-    click.echo(f"Comments mirrored: {'yes' if status.with_comments else 'no'}\n")
+    click.echo(f"Comments mirrored: {'yes' if status.with_comments else 'no'}")
+    extras = [name for name, on in status.switched_on.items() if on and name != "comments"]
+    click.echo(f"Also mirrored: {', '.join(extras) if extras else 'no associations, no files'}")
+    if status.switched_on.get("files"):
+        click.echo(f"Files folder: {status.files_dir or 'beside the database'}")
+    click.echo()
     click.echo(
         table(
             ("run", "started (UTC)", "outcome", "mode", "requests", "rows written", "error"),

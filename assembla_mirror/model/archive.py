@@ -31,27 +31,10 @@ from assembla_mirror.model.declare import (
     raw_json_column,
     supplied_column,
 )
+from assembla_mirror.model.specs import RELATIONSHIPS as RELATIONSHIPS
 from assembla_mirror.model.values import boolean, ident, integer, text, utc
 
 SPACE_ID = "The space it belongs to (spaces.id)."
-
-#: What ``ticket_associations.relationship`` means: ticket2 is ticket1's ...
-RELATIONSHIPS = {
-    0: "parent",
-    1: "child",
-    2: "related",
-    3: "duplicate",
-    4: "sibling",
-    5: "story",
-    6: "subtask",
-    7: "dependent",
-    8: "block",
-}
-
-
-def relationship_name(code: int | None) -> str | None:
-    """The word for a relationship code (``None`` for one Assembla has not documented)."""
-    return None if code is None else RELATIONSHIPS.get(code)
 
 
 class Tag(Base):
@@ -99,7 +82,8 @@ class Attachment(Base):
     )
     space_id: Mapped[str] = payload_column(ident, SPACE_ID, nested_in("spaces.id"), index=True)
     ticket_id: Mapped[int | None] = payload_column(
-        integer, "The ticket it is attached to (tickets.id); null for a file of the space.",
+        integer,
+        "The ticket it is attached to (tickets.id); null for a file of the space.",
         index=True,
     )
     name: Mapped[str | None] = payload_column(text, "The file's name as shown in Assembla.")
@@ -166,7 +150,7 @@ class TicketAssociation(Base):
         "blocks ticket1).",
     )
     created_at: Mapped[datetime | None] = payload_column(utc, "When it was made (UTC).")
-    # Supplied: derived from ``relationship`` by pages.rows (see RELATIONSHIPS).
+    # Supplied: derived from ``relationship`` by pages.rows (see specs.RELATIONSHIPS).
     relationship_name: Mapped[str | None] = supplied_column(
         "The relationship in words: parent, child, related, duplicate, sibling, story, "
         "subtask, dependent or block."

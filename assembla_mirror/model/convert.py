@@ -96,6 +96,9 @@ EVENTS = table_spec(tables.Event)
 TAGS = table_spec(tables.Tag)
 ATTACHMENTS = table_spec(tables.Attachment)
 TICKET_ASSOCIATIONS = table_spec(tables.TicketAssociation)
+#: What a tag's list of tickets gives ``ticket_tags``: each ticket's id (its links are
+#: written by :mod:`assembla_mirror.store.archive`, not as records).
+TICKET_REFS = TableSpec("ticket", "ticket_tags", (("id", integer),))
 
 #: Row order of ``ticket_custom_fields`` (see :func:`ticket_custom_field_rows`).
 TICKET_CUSTOM_FIELDS_COLUMNS = tuple(

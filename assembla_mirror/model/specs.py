@@ -202,6 +202,29 @@ def event_row(
     return to_row(spec, event, (f"{digest}-{occurrence}", ticket_id, ticket_number))
 
 
+#: What ``ticket_associations.relationship`` means: ticket2 is ticket1's ...
+RELATIONSHIPS = {
+    0: "parent",
+    1: "child",
+    2: "related",
+    3: "duplicate",
+    4: "sibling",
+    5: "story",
+    6: "subtask",
+    7: "dependent",
+    8: "block",
+}
+
+
+def relationship_name(code: Any) -> str | None:
+    """The word for an association's relationship code (None for one not documented)."""
+    try:
+        number = integer(code)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return None if number is None else RELATIONSHIPS.get(number)
+
+
 # --- the wire form of a spec ---------------------------------------------------------
 
 #: Every converter a spec may name, by name (a spec travels to a decode worker as data).

@@ -29,6 +29,12 @@ from typing import Any
 from sqlalchemy import BigInteger, Index, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, MappedColumn
 
+from assembla_mirror.model.archive import Attachment as Attachment
+from assembla_mirror.model.archive import AttachmentFile as AttachmentFile
+from assembla_mirror.model.archive import Tag as Tag
+from assembla_mirror.model.archive import TicketAssociation as TicketAssociation
+from assembla_mirror.model.archive import TicketTag as TicketTag
+
 # Re-exported: the bookkeeping tables belong to the same metadata, and callers
 # import Base (and with it every table) from here.
 from assembla_mirror.model.bookkeeping import MirrorMeta as MirrorMeta
@@ -46,11 +52,6 @@ from assembla_mirror.model.declare import (
 )
 from assembla_mirror.model.declare import NAMING_CONVENTION as NAMING_CONVENTION
 from assembla_mirror.model.declare import Base as Base
-from assembla_mirror.model.archive import Attachment as Attachment
-from assembla_mirror.model.archive import AttachmentFile as AttachmentFile
-from assembla_mirror.model.archive import Tag as Tag
-from assembla_mirror.model.archive import TicketAssociation as TicketAssociation
-from assembla_mirror.model.archive import TicketTag as TicketTag
 from assembla_mirror.model.history import DeletedTicket as DeletedTicket
 from assembla_mirror.model.history import TicketChange as TicketChange
 from assembla_mirror.model.values import (

@@ -21,7 +21,13 @@ from assembla_mirror.model.specs import TableSpec, spec_from_wire, spec_wire
 from assembla_mirror.model.values import dump_json
 from assembla_mirror.pages.jsonlist import read_json_list
 from assembla_mirror.pages.legacy import parse_time_logs
-from assembla_mirror.pages.rows import Rows, event_rows, table_rows, ticket_rows
+from assembla_mirror.pages.rows import (
+    Rows,
+    association_rows,
+    event_rows,
+    table_rows,
+    ticket_rows,
+)
 
 
 @dataclass
@@ -75,6 +81,8 @@ def rows_of(spec: TableSpec, items: list[Any], texts: list[str], context: Any) -
         # Kept as re-encoded JSON (never their text as sent): a stored event's
         # raw_json is compared with the next read's to spot nothing new.
         return event_rows(spec, items)
+    if spec.table == "ticket_associations":
+        return association_rows(spec, items, context, texts)
     return table_rows(spec, items, texts, (context,) if spec.extra else ())
 
 

@@ -147,3 +147,16 @@ def event_rows(spec: n.TableSpec, items: Sequence[Any]) -> Rows:
         except (DataError, TypeError, ValueError, OverflowError) as exc:
             result.warnings.append(f"skipped event: {exc}")
     return result
+
+
+def association_rows(
+    spec: n.TableSpec, items: Sequence[Any], space_id: Any, raw: Sequence[str] | None = None
+) -> Rows:
+    """Ticket associations (``spec`` is their table's), each with its relationship in
+    words and the space of the ticket it was listed under."""
+
+    def extra(item: Any) -> tuple[Any, ...]:
+        return (n.relationship_name(item.get("relationship")), space_id)
+
+    pairs, warnings = normalize_items(spec, items, extra, raw)
+    return Rows([row for row, _ in pairs], warnings, listed=listed_ids(items))

@@ -9,7 +9,13 @@ from typing import Any
 
 from assembla_mirror.store.checkpoints import utc_now
 from assembla_mirror.store.database import database_target, open_existing
-from assembla_mirror.store.runs import get_meta, last_success, recent_runs
+from assembla_mirror.store.runs import (
+    FILES_DIR_KEY,
+    get_meta,
+    last_success,
+    recent_runs,
+    switched_on,
+)
 from assembla_mirror.store.status import cursors
 from assembla_mirror.store.writes import table_totals
 
@@ -26,6 +32,10 @@ class MirrorStatus:
     runs: list[dict[str, Any]] = field(default_factory=list)
     cursors: list[dict[str, Any]] = field(default_factory=list)
     totals: dict[str, int] = field(default_factory=dict)
+    #: Each optional stream (comments, associations, files): switched on or not.
+    switched_on: dict[str, bool] = field(default_factory=dict)
+    #: The folder files are downloaded to, when one was named (else beside the mirror).
+    files_dir: str | None = None
 
     @property
     def staleness_seconds(self) -> float | None:
@@ -43,7 +53,9 @@ def mirror_status(path: str | Path, *, runs: int = 10) -> MirrorStatus:
             status = MirrorStatus(
                 database=str(database_target(path)),
                 account=get_meta(conn, "caller_login"),
-                with_comments=get_meta(conn, "with_comments") == "1",
+                with_comments=switched_on(conn)["comments"],
+                switched_on=switched_on(conn),
+                files_dir=get_meta(conn, FILES_DIR_KEY),
                 last_success=last_success(conn),
                 runs=recent_runs(conn, runs),
                 cursors=cursors(conn),

@@ -21,6 +21,7 @@ from assembla_mirror.model import convert as n
 from assembla_mirror.model.changes import parse_ticket_changes
 from assembla_mirror.model.columns import format_utc
 from assembla_mirror.model.history import COMMENT, INFERRED, MIRROR, TRACKED_FIELDS
+from assembla_mirror.store import archive
 from assembla_mirror.store.backends import dialect_of
 from assembla_mirror.store.writes import ChangeCounter, chunks, delete_keys
 
@@ -305,6 +306,7 @@ def delete_tickets(
         deleted += conn.execute(_DELETE_TICKETS, values).rowcount
     if deleted:
         counter.add("tickets", deleted=deleted)
+        archive.forget_tickets(conn, ticket_ids, counter)
     return deleted
 
 
@@ -315,9 +317,11 @@ def revive_tickets(conn: Connection, ticket_ids: Iterable[int], counter: ChangeC
 
 
 def forget_space(conn: Connection, space_id: str, counter: ChangeCounter) -> None:
-    """Drop the history of a space that left the mirror (its tickets went with it)."""
+    """Drop the history of a space that left the mirror (its tickets went with it), and
+    the associations listed under its tickets (they have no foreign key either)."""
     for table in ("ticket_changes", "deleted_tickets"):
         delete_keys(conn, table, "space_id", [space_id], counter)
+    archive.forget_space_associations(conn, space_id, counter)
 
 
 def _comment_columns() -> str:

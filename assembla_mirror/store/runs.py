@@ -25,6 +25,15 @@ from assembla_mirror.store.locks import FileLock
 SyncLock = FileLock
 
 META_TABLE = Base.metadata.tables["mirror_meta"]
+#: The optional streams a mirror remembers as switched on or off (``--with NAME``), by
+#: the ``mirror_meta`` key holding "1" or "0".
+SWITCH_KEYS = {
+    "comments": "with_comments",
+    "associations": "with_associations",
+    "files": "with_files",
+}
+#: Where a mirror remembers the folder ``--files-dir`` named.
+FILES_DIR_KEY = "files_dir"
 RUNS_TABLE = Base.metadata.tables["sync_runs"]
 
 
@@ -45,6 +54,11 @@ def set_meta(conn: Connection, key: str, value: str | None) -> None:
 
 
 # --- run history ---------------------------------------------------------------
+
+
+def switched_on(conn: Connection) -> dict[str, bool]:
+    """Whether each optional stream is switched on, as the mirror remembers it."""
+    return {name: get_meta(conn, key) == "1" for name, key in SWITCH_KEYS.items()}
 
 
 def start_run(engine: Engine, mode: str, options: dict[str, Any]) -> int:

@@ -144,28 +144,30 @@ class Children:
 def replace_children(
     conn: Connection,
     spec: TableSpec,
-    parent: tuple[str, str],
+    parent: tuple[str, tuple[str, ...]],
     children: Mapping[Any, Children],
     counter: ChangeCounter,
     rejected: Rejected | None = None,
 ) -> Written:
     """Make the stored rows of some parents (``parent``: the parents' table and the
-    column naming them; a task's time logs) match what was listed under each: insert new
+    columns naming them; a task's time logs) match what was listed under each: insert new
     rows, update changed ones, delete the stored ones a parent's answer no longer names.
+    A row naming a parent in any of the columns is its child (an association is listed
+    under both of its tickets); one listed under several parents is written once.
 
     A parent the mirror no longer holds (deleted meanwhile, its rows with it) is
     left out. One statement reads the parents and their rows; then only the
     writes needed run, often none: each is a round trip to a database server,
     and a fill does this for thousands of parents.
     """
-    parent_table, column = parent
+    parent_table, columns = parent
     (key,) = spec.key
     key_at = spec.columns.index(key)
     present: set[Any] = set()
     stored: dict[Any, Any] = {}
     stored_under: dict[Any, list[Any]] = {}
     for part in chunks(list(children)):
-        statement = _children_of(parent_table, spec.table, column, key)
+        statement = _children_of(parent_table, spec.table, columns, key)
         for parent_id, child, raw in conn.execute(statement, {"parents": list(part)}):
             if child is None:
                 present.add(parent_id)
@@ -191,13 +193,17 @@ def replace_children(
 
 
 @cache
-def _children_of(parent_table: str, table: str, column: str, key: str) -> Any:
-    # The parents that are there (child NULL), then their children: two index lookups.
-    # (As one LEFT JOIN, PostgreSQL's planner may hash the whole child table each time.)
-    return text(
-        f"SELECT p.id, NULL, NULL FROM {quote(parent_table)} AS p WHERE p.id IN :parents "
+def _children_of(parent_table: str, table: str, columns: tuple[str, ...], key: str) -> Any:
+    # The parents that are there (child NULL), then their children: an index lookup
+    # each. (As one LEFT JOIN, PostgreSQL's planner may hash the whole child table.)
+    children = " ".join(
         f"UNION ALL SELECT c.{quote(column)}, c.{quote(key)}, c.raw_json "
         f"FROM {quote(table)} AS c WHERE c.{quote(column)} IN :parents"
+        for column in columns
+    )
+    return text(
+        f"SELECT p.id, NULL, NULL FROM {quote(parent_table)} AS p WHERE p.id IN :parents "
+        + children
     ).bindparams(bindparam("parents", expanding=True))
 
 

@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -74,6 +75,10 @@ class SyncContext:
     streams: Mapping[str, Stream] = field(default_factory=dict)
     #: Streams switched off for this run (comments not wanted, time logs without a login).
     switched_off: set[str] = field(default_factory=set)
+    #: (link stream, space) whose links this run marked dirty already (see :mod:`.links`).
+    links_marked: set[tuple[str, str]] = field(default_factory=set)
+    #: Where downloaded files go; None when this run downloads none.
+    files_dir: Path | None = None
 
     def mirrors(self, stream: Stream) -> bool:
         """Whether this run syncs ``stream`` (``--only``, and what is switched on)."""

@@ -15,6 +15,11 @@ resource of that kind:
 * :class:`PerItem`: one request per parent item (a ticket's comments, a task's
   time logs), for new or changed parents, and all of them on a first fill or a
   reconciliation, checkpointed by the id done through (:mod:`.fills`).
+* :class:`LinkWalk`: a link table walked per item of a space's list (for each
+  tag, the tickets carrying it), in the spaces whose tickets changed, and in
+  every space on a first fill or a reconciliation (:mod:`.links`).
+* :class:`Download`: the bytes of each file the mirror lists, downloaded to the
+  files folder when new or changed (:mod:`.downloads`).
 
 What differs between two resources of one kind is data here, or a hook: a
 function the runner calls at a fixed point, given the run's context.
@@ -67,7 +72,8 @@ class WholeList:
     """Fetched whole when due; upstream's removals are applied at once."""
 
     path: str  # under /v1/spaces/{space}/
-    #: Answered "404 Tool not found" by a space without the ticket tool (an empty list).
+    #: Answered "404 Tool not found" by a space without the ticket tool (an empty list;
+    #: any list so answered is empty, and this one also records the tool as missing).
     needs_ticket_tool: bool = False
     #: Rows the list no longer names are kept (users stay after leaving a space).
     keeps_missing: bool = False
@@ -85,9 +91,14 @@ class NewestFirst:
     params: Mapping[str, Any]
     #: Walked only when the activity stream marked it (tickets); else every run (tasks).
     hinted_by_activity: bool
+    #: Streams whose changes bump this one's ``updated_at`` with no activity event (a tag
+    #: added to a ticket): while one of them is mirrored, the walk runs every run.
+    unhinted_for: tuple[str, ...] = ()
     #: One walk may cover several spaces at once (``spaces[]``) once each was walked whole.
     shared_across_spaces: bool = False
     needs_ticket_tool: bool = False
+    #: Answered "404 Tool not found" by a space without some other tool (the files tool).
+    tool_optional: bool = False
     #: Decode context of a scope's pages (tickets: the space's custom field ids).
     context: DecodeContext | None = None
     #: Query parameters of a scope beyond ``params`` (tasks: ``spaces[]``, ``users[]``).
@@ -115,9 +126,30 @@ class PerItem:
     legacy: bool = False  # on the legacy XML host
     #: Called with the children a job wrote (new or changed), in its transaction.
     written: ChildrenWritten | None = None
+    #: The children's columns naming their parent, when not the parent's usual one (an
+    #: association is a child of both its tickets).
+    parent_columns: tuple[str, ...] = ()
 
 
-Listing = WholeList | NewestFirst | DatedNewestFirst | PerItem
+@dataclass(frozen=True)
+class LinkWalk:
+    """Links walked per item of a space's list: each tag's tickets, one paged walk a tag."""
+
+    path: str  # with {space} and {id}: the item's list
+    #: The table of the items walked (their ids are ``{id}``).
+    items: str
+    #: The parent walk whose changes may change links (tagging bumps a ticket).
+    changed_by: str
+
+
+@dataclass(frozen=True)
+class Download:
+    """The bytes of each listed file, downloaded when new or changed."""
+
+    path: str  # with {space} and {id}
+
+
+Listing = WholeList | NewestFirst | DatedNewestFirst | PerItem | LinkWalk | Download
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,11 @@ concurrently; see :mod:`assembla_mirror.sync.pipeline`):
    whatever the stream says, so 2 runs alongside 3 and 4, and 4 starts as soon
    as 3 is done;
 5. lists a fetched page revealed as stale (a renamed custom field);
-6. first fills and reconciliations of the per-item streams (comments, time logs);
-7. full-text indexing of what the run wrote (after 4 and after 6).
+6. first fills and reconciliations of the per-item streams (comments,
+   associations, time logs), and the walks of links (which ticket carries which
+   tag) of the spaces whose tickets changed;
+7. full-text indexing of what the run wrote (after 4 and after 6);
+8. downloads of new and changed files (``--with files``).
 
 Which streams exist, and how each is listed, is declared once in
 :mod:`assembla_mirror.sync.streams`; each phase runs the streams of its kind.
@@ -40,17 +43,17 @@ from assembla_mirror.api.settings import ClientSettings
 from assembla_mirror.errors import AuthError, MirrorError
 from assembla_mirror.model.columns import format_utc
 from assembla_mirror.pages.offload import Decoder
-from assembla_mirror.store.checkpoints import load_state, load_states
+from assembla_mirror.store.checkpoints import load_states
 from assembla_mirror.store.database import open_for_sync
 from assembla_mirror.store.failures import describe_database_error
-from assembla_mirror.store.runs import finish_run, get_meta, set_meta, start_run
+from assembla_mirror.store.runs import finish_run, get_meta, start_run
 from assembla_mirror.store.search import index_pending
 from assembla_mirror.store.writes import table_totals
-from assembla_mirror.sync import account, activity, fills, history
+from assembla_mirror.sync import account, activity, downloads, fills, history, links, switches
 from assembla_mirror.sync.context import SyncContext
-from assembla_mirror.sync.declare import NewestFirst, PerItem, Stream, WholeList
+from assembla_mirror.sync.declare import LinkWalk, NewestFirst, PerItem, Stream, WholeList
 from assembla_mirror.sync.lists import list_job, list_jobs
-from assembla_mirror.sync.options import COMMENTS_META_KEY, SyncOptions
+from assembla_mirror.sync.options import SyncOptions
 from assembla_mirror.sync.pipeline import FetchJob, Pipeline
 from assembla_mirror.sync.progress import NullProgress, Progress
 from assembla_mirror.sync.report import SyncReport
@@ -209,12 +212,13 @@ def run_phases(ctx: SyncContext) -> None:
     with engine.begin() as conn:
         ctx.caller_id = account.check_caller(conn, me, ctx.counter)
         account.write_spaces(ctx, conn, spaces)
-        if options.with_comments is not None:
-            set_meta(conn, COMMENTS_META_KEY, "1" if options.with_comments else "0")
-        ctx.switched_off = switched_off(ctx, conn)
+        switches.remember(options, conn)
+        ctx.switched_off = switches.switched_off(ctx, conn)
+        if ctx.mirrors(STREAMS["files"]):
+            ctx.files_dir = switches.files_folder(options, conn)
     history.read_stored_comments(ctx, engine)
     selected = list(ctx.spaces)
-    announce_comment_cost(ctx, selected)
+    switches.announce_fill_costs(ctx, selected)
     events = STREAMS["events"]
 
     def stream_reads(conn: Connection, marks_since: str | None = None) -> list[FetchJob]:
@@ -255,9 +259,13 @@ def run_phases(ctx: SyncContext) -> None:
         ctx.pipeline.add_group(refreshes, walks)
         ctx.pipeline.run()
     index_search(ctx)
+    with engine.connect() as conn:
+        links.stale_items(ctx, conn, selected)
     run_phase(ctx, lambda conn: stale_list_jobs(ctx))
     run_fills(ctx, selected)
     index_search(ctx)
+    if ctx.files_dir is not None:
+        downloads.run_downloads(ctx, selected)
     history.report_unreadable(ctx)
 
 
@@ -268,42 +276,6 @@ def streams_of(ctx: SyncContext, kind: type) -> list[Stream]:
         for stream in STREAMS.values()
         if isinstance(stream.listing, kind) and ctx.mirrors(stream)
     ]
-
-
-def switched_off(ctx: SyncContext, conn: Connection) -> set[str]:
-    """Streams not synced this run beyond ``--only``: comments unless switched on (the
-    option, else what the mirror remembers), time logs without the legacy login."""
-    off = set()
-    wanted = ctx.options.with_comments
-    if wanted is None:
-        wanted = get_meta(conn, COMMENTS_META_KEY) == "1"
-    if not wanted:
-        off.add("comments")
-    if not ctx.time_logs_enabled:
-        off.add("time_logs")
-    return off
-
-
-def announce_comment_cost(ctx: SyncContext, selected: list[str]) -> None:
-    """Say what a first fill of comments costs before any of it is paid."""
-    comments = STREAMS["comments"]
-    if not ctx.mirrors(comments):
-        return
-    with ctx.engine.connect() as conn:
-        known = fills.count_first_fill(ctx, conn, comments, selected)
-        pending = any(not load_state(conn, "comments", space).complete_once for space in selected)
-    if not pending:
-        return
-    limit = ctx.client.settings.rate_limit
-    pace = (
-        f"about {known / (limit.per_minute / 60) / 60:,.0f} min at the {limit} rate limit"
-        if limit
-        else "no pacing"
-    )
-    ctx.note(
-        f"comments: the first fill costs one request per ticket: {known:,} for the tickets "
-        f"already mirrored ({pace}), plus one for each ticket this run brings"
-    )
 
 
 def activity_decides(ctx: SyncContext, selected: list[str]) -> bool:
@@ -354,6 +326,8 @@ def run_fills(ctx: SyncContext, selected: list[str]) -> None:
             stream.name: fills.fill(ctx, conn, stream, selected)
             for stream in streams_of(ctx, PerItem)
         }
+        for stream in streams_of(ctx, LinkWalk):
+            queued[stream.name] = links.queue_links(ctx, conn, stream, selected)
     for name, count in queued.items():
         if count:
             ctx.progress.begin(name, name.replace("_", " "), total=count)
@@ -370,4 +344,7 @@ def run_options(options: SyncOptions) -> dict[str, Any]:
         "only": sorted(options.only) if options.only else None,
         "full": options.full,
         "with_comments": options.with_comments,
+        "with_associations": options.with_associations,
+        "with_files": options.with_files,
+        "files_dir": str(options.files_dir) if options.files_dir else None,
     }

@@ -110,8 +110,9 @@ def items_job(
     thousands of items.
     """
     declared = listing(stream)
-    parent_table, parent_key = PARENT_TABLE[stream.parent], PARENT_KEY[stream.parent]
-    key_at = stream.spec.columns.index(parent_key)
+    parent_table = PARENT_TABLE[stream.parent]
+    parent_columns = declared.parent_columns or (PARENT_KEY[stream.parent],)
+    parent_at = [stream.spec.columns.index(column) for column in parent_columns]
     context_of = (
         (lambda item: item.space_id) if "space_id" in stream.spec.extra else (lambda _item: None)
     )
@@ -145,11 +146,13 @@ def items_job(
             for page in pages:
                 ctx.record(page.rows.warnings)
                 seen.update(page.rows.listed)
-                rows += [row for row in page.rows.rows if row[key_at] == item_id]
+                rows += [
+                    row for row in page.rows.rows if any(row[at] == item_id for at in parent_at)
+                ]
             readable = all(len(page.rows.listed) == page.count for page in pages)
             # An unreadable record may be a stored one: then nothing is deleted.
             children[item_id] = store.Children(rows, seen if readable else None)
-        parent = (parent_table, parent_key)
+        parent = (parent_table, parent_columns)
         written = store.replace_children(
             conn, stream.spec, parent, children, ctx.counter, ctx.record
         )

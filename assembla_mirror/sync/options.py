@@ -6,9 +6,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-#: Where the mirror remembers whether comments are mirrored (``--with comments``).
-COMMENTS_META_KEY = "with_comments"
-
 
 @dataclass(frozen=True)
 class SyncOptions:
@@ -26,6 +23,13 @@ class SyncOptions:
     dry_run: bool = False
     #: Turn comment mirroring on (True) or off (False); None keeps what the database remembers.
     with_comments: bool | None = None
+    #: The same for ticket associations (one request per ticket, like comments).
+    with_associations: bool | None = None
+    #: The same for downloading the attachments' bytes.
+    with_files: bool | None = None
+    #: Where downloaded files go; None: what the mirror remembers, else a folder beside a
+    #: SQLite mirror (a PostgreSQL mirror needs one named once).
+    files_dir: Path | None = None
     #: How far before a cursor an incremental walk re-reads (late or same-second updates).
     overlap: timedelta = timedelta(minutes=5)
     #: Refresh config lists (members, statuses, custom fields) at least this often.
@@ -35,6 +39,14 @@ class SyncOptions:
     #: Worker processes decoding ticket and task pages; None lets the sync choose
     #: (see :func:`assembla_mirror.sync.engine.decode_processes`), 0 decodes in-process.
     decode_processes: int | None = None
+
+    def switch(self, resource: str) -> bool | None:
+        """What this run asks of an optional stream: on, off, or None (as remembered)."""
+        return {
+            "comments": self.with_comments,
+            "associations": self.with_associations,
+            "files": self.with_files,
+        }.get(resource)
 
     def wants(self, resource: str) -> bool:
         """Whether ``--only`` lets ``resource`` run."""

@@ -28,7 +28,7 @@ from assembla_mirror.api.settings import ClientSettings, RateLimit
 from assembla_mirror.errors import ToolNotFoundError
 from assembla_mirror.model import convert as n
 from assembla_mirror.pages.jsonlist import JsonList
-from assembla_mirror.store import lookups
+from assembla_mirror.store import archive, files, lookups
 from assembla_mirror.store.checkpoints import ACCOUNT, load_state
 from assembla_mirror.store.database import (
     current_revision,
@@ -39,17 +39,27 @@ from assembla_mirror.store.database import (
     open_readonly,
 )
 from assembla_mirror.store.writes import count_rows
-from assembla_mirror.sync import account
+from assembla_mirror.sync import account, links
 from assembla_mirror.sync.activity import KEY, Event, numbered, read_params
 from assembla_mirror.sync.context import SpaceInfo, SyncContext
-from assembla_mirror.sync.declare import NewestFirst, Parent, PerItem, Scope, Stream, WholeList
-from assembla_mirror.sync.engine import switched_off
+from assembla_mirror.sync.declare import (
+    Download,
+    LinkWalk,
+    NewestFirst,
+    Parent,
+    PerItem,
+    Scope,
+    Stream,
+    WholeList,
+)
 from assembla_mirror.sync.fills import fill_due, fill_scopes, pending_items
 from assembla_mirror.sync.lists import list_due
 from assembla_mirror.sync.options import SyncOptions
 from assembla_mirror.sync.pipeline import Pipeline
 from assembla_mirror.sync.progress import NullProgress
+from assembla_mirror.sync.report import format_bytes
 from assembla_mirror.sync.streams import STREAMS
+from assembla_mirror.sync.switches import switched_off
 from assembla_mirror.sync.walks import scopes, walk_mode
 
 PER_PAGE = 100
@@ -173,6 +183,10 @@ def _plan(ctx: SyncContext, conn: Connection, plan: SyncPlan) -> None:
             estimate_walk(ctx, conn, plan, stream, selected, dirty, sizes)
         elif isinstance(stream.listing, PerItem):
             estimate_fill(ctx, conn, plan, stream, selected, sizes)
+        elif isinstance(stream.listing, LinkWalk):
+            estimate_links(ctx, conn, plan, stream, selected)
+        elif isinstance(stream.listing, Download):
+            estimate_downloads(ctx, conn, plan, stream, selected)
     if ctx.options.wants("time_logs") and not ctx.time_logs_enabled:
         plan.notes.append("time logs would be skipped: ASSEMBLA_USERNAME/ASSEMBLA_PASSWORD not set")
     plan.notes.append(history_note(ctx.mirrors(STREAMS["comments"])))
@@ -286,6 +300,35 @@ def estimate_fill(
                     where, stream.name, f"changed {parent}", 1, f"one per changed {parent[:-1]}"
                 )
             )
+
+
+def estimate_links(
+    ctx: SyncContext, conn: Connection, plan: SyncPlan, stream: Stream, selected: list[str]
+) -> None:
+    """One walk per tag, of a page per 100 tickets carrying it, in the spaces due; in the
+    others, the same if their tickets changed (tagging emits no event to tell)."""
+    for space_id in selected:
+        state = load_state(conn, stream.name, space_id)
+        tags, pages_needed = archive.link_walk_size(conn, space_id)
+        name = ctx.spaces[space_id].name
+        if links.walk_due(ctx, state):
+            mode = "first fill" if not state.complete_once else "reconcile"
+            note = f"one walk per tag ({tags:,} known)" if tags else "one walk per tag"
+            plan.items.append(PlanItem(name, stream.name, mode, pages_needed, note))
+        elif tags:
+            plan.items.append(
+                PlanItem(name, stream.name, "if tickets changed", 0, f"{pages_needed:,} requests")
+            )
+
+
+def estimate_downloads(
+    ctx: SyncContext, conn: Connection, plan: SyncPlan, stream: Stream, selected: list[str]
+) -> None:
+    """One request per new or changed file the mirror lists (files it does not list yet
+    come with the walk of attachments)."""
+    count, size = files.pending_totals(conn, selected)
+    note = f"{format_bytes(size)} known" if count else "new files only"
+    plan.items.append(PlanItem("(account)", stream.name, "new or changed", count, note))
 
 
 def count_listed(ctx: SyncContext, conn: Connection, scope: Scope) -> int:

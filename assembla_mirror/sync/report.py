@@ -33,3 +33,13 @@ class SyncReport:
     def changed_rows(self) -> int:
         """Rows written in total."""
         return sum(sum(counts.values()) for counts in self.changes.values())
+
+
+def format_bytes(size: float) -> str:
+    """A size for people: ``512 B``, ``3.4 KB``, ``1.2 GB`` (powers of 1,000, as disks say)."""
+    units = ("B", "KB", "MB", "GB", "TB")
+    step = 0
+    while abs(size) >= 1000 and step < len(units) - 1:
+        size /= 1000
+        step += 1
+    return f"{size:,.0f} B" if step == 0 else f"{size:,.1f} {units[step]}"

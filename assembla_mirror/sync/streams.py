@@ -14,10 +14,13 @@ from __future__ import annotations
 from assembla_mirror.errors import ConfigError
 from assembla_mirror.model import convert as n
 from assembla_mirror.model.convert import Row
+from assembla_mirror.store.runs import SWITCH_KEYS
 from assembla_mirror.sync import history, lists, tasks, tickets
 from assembla_mirror.sync.context import SyncContext
 from assembla_mirror.sync.declare import (
     DatedNewestFirst,
+    Download,
+    LinkWalk,
     NewestFirst,
     Parent,
     PerItem,
@@ -58,6 +61,7 @@ STREAMS: dict[str, Stream] = {
             ),
         ),
         Stream("milestones", n.MILESTONES, Parent.SPACE, WholeList("{space}/milestones/all")),
+        Stream("tags", n.TAGS, Parent.SPACE, WholeList("{space}/tags")),
         Stream(
             "tickets",
             n.TICKETS,
@@ -66,6 +70,8 @@ STREAMS: dict[str, Stream] = {
                 "/v1/spaces/{space}/tickets",
                 tickets.WALK_PARAMS,
                 hinted_by_activity=True,
+                # Tagging a ticket or linking it bumps it, with no activity event.
+                unhinted_for=("ticket_tags", "associations"),
                 needs_ticket_tool=True,
                 context=tickets.field_ids,
                 write=tickets.write_page,
@@ -80,6 +86,34 @@ STREAMS: dict[str, Stream] = {
                 "/v1/spaces/{space}/tickets/{number}/ticket_comments",
                 select=every_ticket,
                 written=history.record_comments,
+            ),
+        ),
+        Stream(
+            "ticket_tags",
+            n.TICKET_REFS,
+            Parent.SPACE,
+            LinkWalk("/v1/spaces/{space}/tags/{id}/tickets", items="tags", changed_by="tickets"),
+        ),
+        Stream(
+            "associations",
+            n.TICKET_ASSOCIATIONS,
+            Parent.TICKET,
+            PerItem(
+                "/v1/spaces/{space}/tickets/{number}/ticket_associations",
+                select=every_ticket,
+                # Listed under both of its tickets: a child of each.
+                parent_columns=("ticket1_id", "ticket2_id"),
+            ),
+        ),
+        Stream(
+            "attachments",
+            n.ATTACHMENTS,
+            Parent.SPACE,
+            NewestFirst(
+                "/v1/spaces/{space}/documents",
+                {"sort_by": "updated_at", "sort_order": "desc"},
+                hinted_by_activity=False,
+                tool_optional=True,
             ),
         ),
         Stream(
@@ -101,8 +135,18 @@ STREAMS: dict[str, Stream] = {
             Parent.TASK,
             PerItem("/user/time_entries/{id}/time_logs", select=tasks.callers_tasks, legacy=True),
         ),
+        Stream(
+            "files",
+            n.ATTACHMENTS,
+            Parent.SPACE,
+            Download("/v1/spaces/{space}/documents/{id}/download"),
+        ),
     )
 }
+
+#: Streams mirrored only when switched on (``--with NAME``, remembered), by the
+#: ``mirror_meta`` key remembering it.
+OPTIONAL = SWITCH_KEYS
 
 #: The per-space configuration lists, refreshed before the walks that need them.
 LISTS = tuple(name for name, stream in STREAMS.items() if isinstance(stream.listing, WholeList))
@@ -115,6 +159,8 @@ ALIASES = {
     "members": ("users", "user_roles"),
     "activity": ("events",),
     "statuses": ("ticket_statuses",),
+    "documents": ("attachments",),
+    "links": ("associations",),
 }
 
 

@@ -29,6 +29,7 @@ from assembla_mirror.pages.decode import Page
 from assembla_mirror.pages.rows import Rows, ticket_rows
 from assembla_mirror.store import history, lookups
 from assembla_mirror.store import writes as store
+from assembla_mirror.sync import links
 from assembla_mirror.sync.context import SyncContext, space_label
 from assembla_mirror.sync.declare import Scope
 from assembla_mirror.sync.pipeline import FetchJob
@@ -58,6 +59,8 @@ def store_page(ctx: SyncContext, conn: Connection, space_id: str, rows: Rows) ->
     """
     kept = ctx.in_spaces(n.TICKETS, rows.rows, [space_id])
     written = write_tickets(conn, kept, rows.values, ctx.counter, ctx.started, ctx.record)
+    if written:  # tagged or untagged, maybe: the space's links are walked again
+        links.parent_written(ctx, conn, "tickets", space_id)
     if rows.unknown_field:
         ctx.stale[space_id].add("custom_fields")
     if unknown_statuses(rows, ctx.status_names(conn, space_id)):

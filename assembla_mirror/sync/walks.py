@@ -60,8 +60,11 @@ def walk_mode(ctx: SyncContext, stream: Stream, state: ResourceState) -> str | N
         return "resume"
     if ctx.reconcile_due(state):
         return "full"
-    if not listing(stream).hinted_by_activity or state.dirty:
+    declared = listing(stream)
+    if not declared.hinted_by_activity or state.dirty:
         return "incremental"
+    if any(ctx.mirrors(ctx.streams[name]) for name in declared.unhinted_for):
+        return "incremental"  # changes that bump it without an event may be waiting
     return None
 
 
@@ -139,13 +142,14 @@ def walk_job(ctx: SyncContext, conn: Connection, scope: Scope, *, top_up: bool =
         try:
             yield from pages(ctx, scope, path, start_page=start_page, bound=bound)
         except ToolNotFoundError:
-            if not declared.needs_ticket_tool:
+            if not (declared.needs_ticket_tool or declared.tool_optional):
                 raise
             yield NO_TOOL
 
     def write(conn: Connection, page: Any) -> None:
-        if page is NO_TOOL:
-            set_ticket_tool(ctx, conn, scope.spaces[0], False)
+        if page is NO_TOOL:  # an empty list: a reconciliation drops what is stored
+            if declared.needs_ticket_tool:
+                set_ticket_tool(ctx, conn, scope.spaces[0], False)
             return
         if declared.needs_ticket_tool:
             set_ticket_tool(ctx, conn, scope.spaces[0], True)

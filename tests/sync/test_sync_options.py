@@ -362,7 +362,7 @@ def test_cli_asks_before_paying_for_comments(
     sim: Simulator, db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A prompt: SQLite only."""
-    from assembla_mirror.cli.sync import confirm_comment_cost
+    from assembla_mirror.cli.sync import confirm_fill_cost
 
     run_sync(sim, db)
     options = SyncOptions(db_path=db, with_comments=True)
@@ -372,7 +372,7 @@ def test_cli_asks_before_paying_for_comments(
 
     @click.command()
     def ask() -> None:
-        confirm_comment_cost(options, settings)
+        confirm_fill_cost(options, settings, ["comments"])
 
     declined = CliRunner().invoke(ask, input="n\n")
     assert declined.exit_code == 1  # aborted
