@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine
 from assembla_mirror.api.client import AssemblaClient
 from assembla_mirror.api.credentials import Credentials, load_credentials
 from assembla_mirror.api.settings import ClientSettings, RateLimit
-from assembla_mirror.errors import ToolNotFoundError
+from assembla_mirror.errors import NotFoundError, ToolNotFoundError
 from assembla_mirror.model import convert as n
 from assembla_mirror.pages.jsonlist import JsonList
 from assembla_mirror.store import archive, files, lookups
@@ -186,7 +186,7 @@ def _plan(ctx: SyncContext, conn: Connection, plan: SyncPlan) -> None:
         elif isinstance(stream.listing, LinkWalk):
             estimate_links(ctx, conn, plan, stream, selected)
         elif isinstance(stream.listing, Download):
-            estimate_downloads(ctx, conn, plan, stream, selected)
+            estimate_downloads(ctx, conn, plan, stream, selected, sizes)
     if ctx.options.wants("time_logs") and not ctx.time_logs_enabled:
         plan.notes.append("time logs would be skipped: ASSEMBLA_USERNAME/ASSEMBLA_PASSWORD not set")
     plan.notes.append(history_note(ctx.mirrors(STREAMS["comments"])))
@@ -309,26 +309,47 @@ def estimate_links(
     others, the same if their tickets changed (tagging emits no event to tell)."""
     for space_id in selected:
         state = load_state(conn, stream.name, space_id)
-        tags, pages_needed = archive.link_walk_size(conn, space_id)
+        tags, requests = archive.link_walk_size(conn, space_id)
         name = ctx.spaces[space_id].name
         if links.walk_due(ctx, state):
+            if not tags:  # never listed: its tags' count is what a walk costs at least
+                tags = requests = count_tags(ctx, space_id)
             mode = "first fill" if not state.complete_once else "reconcile"
-            note = f"one walk per tag ({tags:,} known)" if tags else "one walk per tag"
-            plan.items.append(PlanItem(name, stream.name, mode, pages_needed, note))
+            plan.items.append(PlanItem(name, stream.name, mode, requests, f"{tags:,} tags"))
         elif tags:
-            plan.items.append(
-                PlanItem(name, stream.name, "if tickets changed", 0, f"{pages_needed:,} requests")
-            )
+            note = f"{requests:,} requests"
+            plan.items.append(PlanItem(name, stream.name, "if tickets changed", 0, note))
+
+
+def count_tags(ctx: SyncContext, space_id: str) -> int:
+    """How many tags a space has (one request; a space without tags answers 404)."""
+    path = f"/v1/spaces/{space_id}/tags"
+    try:
+        return len(ctx.client.read(path, {"per_page": PER_PAGE}, JsonList.decode))
+    except (ToolNotFoundError, NotFoundError):
+        return 0
 
 
 def estimate_downloads(
-    ctx: SyncContext, conn: Connection, plan: SyncPlan, stream: Stream, selected: list[str]
+    ctx: SyncContext,
+    conn: Connection,
+    plan: SyncPlan,
+    stream: Stream,
+    selected: list[str],
+    sizes: dict[str, int],
 ) -> None:
-    """One request per new or changed file the mirror lists (files it does not list yet
-    come with the walk of attachments)."""
-    count, size = files.pending_totals(conn, selected)
-    note = f"{format_bytes(size)} known" if count else "new files only"
-    plan.items.append(PlanItem("(account)", stream.name, "new or changed", count, note))
+    """One request per new or changed file: those the mirror lists, and those the walks
+    of attachments would list first (their sizes known only then)."""
+    pending = files.pending_files(conn, selected)
+    size = sum(item.filesize or 0 for item in pending)
+    unlisted = sum(size for key, size in sizes.items() if key.startswith("attachments:"))
+    stored = sum(count_rows(conn, "attachments", {"space_id": space}) for space in selected)
+    new = max(0, unlisted - stored)
+    notes = [f"{format_bytes(size)}" if pending else "", f"{new:,} not listed yet" if new else ""]
+    note = ", ".join(part for part in notes if part) or "nothing new"
+    plan.items.append(
+        PlanItem("(account)", stream.name, "new or changed", len(pending) + new, note)
+    )
 
 
 def count_listed(ctx: SyncContext, conn: Connection, scope: Scope) -> int:
