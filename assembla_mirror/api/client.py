@@ -31,6 +31,10 @@ headers and body together: a server trickling bytes cannot hold a run) and up to
 and the limit). The ``Date`` header of every answer sets :attr:`server_clock`,
 the sync's notion of "now" for cursors.
 
+Downloads are the one exception to reading answers whole: :meth:`AssemblaClient.open_stream`
+goes through the same credentials, pacing, retries and status table, but leaves a 2xx
+or 3xx body to its caller to stream to disk (:mod:`assembla_mirror.api.downloads`).
+
 After ``settings.max_attempts`` attempts one ApiError (or ResponseFormatError)
 names the request and the last cause: ``GET /v1/spaces/abc/tickets failed after
 6 attempts: HTTP 503``. Messages, logs and exception chains never hold a key,
@@ -44,7 +48,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from enum import Enum
@@ -320,6 +325,75 @@ class AssemblaClient:
         """The answer at ``path`` as text, for debugging; failures raise as for :meth:`get`."""
         return self._call("GET", path, params, route="legacy" if legacy else "api", parse=raw_body)
 
+    @contextmanager
+    def open_stream(
+        self,
+        path: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        seconds: float | None = None,
+        accept: Collection[int] = (),
+    ) -> Iterator[httpx.Response]:
+        """``GET path`` on the v1 API, its body left unread for the caller to stream (a
+        download must never be held in memory).
+
+        Credentials, pacing, retries and the status table are those of :meth:`get`,
+        except that a 2xx or 3xx answer (or one whose status is in ``accept``) is
+        yielded as it arrives (a redirect is not followed: where credentials may go is
+        the caller's choice, see :mod:`assembla_mirror.api.downloads`). The block holds
+        the request's rate limit slot, and the whole exchange must end within
+        ``seconds`` (default: the settings' ``total``). Failures while the caller reads
+        the body are the caller's.
+        """
+        shown, query = normalize_path(path)
+        total = self.settings.timeouts.total if seconds is None else seconds
+        failures, refreshed = 0, False
+        while True:
+            auth, token = self.auth.for_route("api", self._request_grant)
+            request = self._api.build_request("GET", shown, params=tuple(query), headers=headers)
+            failure: RetryableFailure | None = None
+            answer: Answer | None = None
+            with self.limiter.slot(), network.deadline(total):
+                self.stats.add("requests")
+                started = time.monotonic()
+                cause, retryable = "", True
+                try:
+                    response = self._api.send(request, auth=auth, stream=True)
+                except httpx.RequestError as exc:
+                    cause, retryable = transport_cause(exc, time.monotonic() - started, total)
+                # Raised outside the except block: no exception chain may hold the request.
+                if cause and not retryable:
+                    raise ApiError(f"GET {shown} failed: {cause}", method="GET", path=shown)
+                if cause:
+                    self.stats.add_failure(cause)
+                    failure = RetryableFailure(cause)
+                else:
+                    self.stats.add_status(response.status_code)
+                    self.server_clock.observe(response.headers.get("Date"))
+                    if 200 <= response.status_code < 400 or response.status_code in accept:
+                        try:
+                            yield response
+                        finally:
+                            response.close()
+                        return
+                    answer = _error_answer(response, str(request.url))
+            try:
+                if failure is not None:
+                    raise failure
+                assert answer is not None
+                self._interpret(answer, "GET", shown, "api", parse=_unexpected)
+            except RetryableFailure as retry:
+                failures += 1
+                if failures >= self.settings.max_attempts:
+                    raise _exhausted("GET", shown, failures, retry) from None
+                self._wait_before_retry(retry, failures)
+            except Unauthorized as rejected:
+                if refreshed or not self.auth.refreshable("api"):
+                    raise AuthError(self.auth.rejected("api", rejected.code, refreshed)) from None
+                self.auth.refresh(token, self._request_grant)
+                refreshed = True
+            self.stats.add("retries")
+
     # -- one call: attempts, the status table, retries -----------------------------
 
     def _get_parsed(self, path: str, params: Params | None, parse: Callable[[Answer], T]) -> T:
@@ -395,18 +469,8 @@ class AssemblaClient:
             try:
                 with network.deadline(total):
                     answer = self._receive(http, request, auth)
-            except httpx.TimeoutException:
-                cause = "timed out"
-                if time.monotonic() - started >= total:
-                    cause = f"no complete answer within {total:g} s (a stalled or too slow server)"
-            except httpx.RemoteProtocolError as exc:
-                cause = "truncated response body" if is_incomplete(exc) else "connection dropped"
-            except httpx.DecodingError:
-                cause = "a body that does not decompress"
-            except httpx.NetworkError:
-                cause = "connection error"
-            except httpx.TransportError as exc:
-                cause, retryable = type(exc).__name__, False
+            except httpx.RequestError as exc:
+                cause, retryable = transport_cause(exc, time.monotonic() - started, total)
             except ResponseTooLarge:
                 limit = self.settings.max_response_bytes / 1024 / 1024
                 cause, retryable = (
@@ -497,6 +561,50 @@ class AssemblaClient:
 
 
 # -- helpers: paths, parameters, bodies ---------------------------------------------
+
+
+#: Most bytes of an error answer :meth:`AssemblaClient.open_stream` reads (for its code).
+MAX_ERROR_BODY = 64 * 1024
+
+
+def transport_cause(exc: httpx.RequestError, elapsed: float, total: float) -> tuple[str, bool]:
+    """What a request that got no (complete) answer reads as, and whether to retry it.
+
+    Only a description: httpx exceptions hold the request and its headers, so they
+    are never shown or chained.
+    """
+    if isinstance(exc, httpx.TimeoutException):
+        if elapsed >= total:
+            return f"no complete answer within {total:g} s (a stalled or too slow server)", True
+        return "timed out", True
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return ("truncated response body" if is_incomplete(exc) else "connection dropped"), True
+    if isinstance(exc, httpx.DecodingError):
+        return "a body that does not decompress", True
+    if isinstance(exc, httpx.NetworkError):
+        return "connection error", True
+    return type(exc).__name__, False
+
+
+def _error_answer(response: httpx.Response, url: str) -> Answer:
+    """An error answer of a streamed request, its body read up to :data:`MAX_ERROR_BODY`
+    (enough for an error code; a body cut short only loses its code), then closed."""
+    body = bytearray()
+    try:
+        for chunk in response.iter_bytes():
+            body += chunk[: MAX_ERROR_BODY - len(body)]
+            if len(body) >= MAX_ERROR_BODY:
+                break
+    except httpx.HTTPError:
+        pass  # the status is what matters
+    finally:
+        response.close()
+    return Answer(response.status_code, response.headers, bytes(body), url)
+
+
+def _unexpected(answer: Answer) -> None:
+    """The parser :meth:`AssemblaClient.open_stream` never reaches (it yields 2xx and 3xx)."""
+    raise AssertionError(f"unexpected HTTP {answer.status_code}")  # pragma: no cover
 
 
 def normalize_path(path: str, *, versioned: bool = True) -> tuple[str, list[tuple[str, str]]]:
