@@ -50,12 +50,13 @@ __all__ = [
 Spaces = str | Sequence[str] | None
 
 
-def _in_workflow_order(conn: Connection, frame: pd.DataFrame, space_ids: list[str]) -> None:
-    """Make ``frame["status"]`` an ordered categorical in workflow order, in place."""
+def in_workflow_order(conn: Connection, frame: pd.DataFrame, space_ids: Sequence[str]) -> None:
+    """Make ``frame["status"]`` (when it has one) an ordered categorical in the workflow
+    order of ``space_ids`` (all spaces when empty), in place."""
     if "status" not in frame.columns:
         return
     seen = [str(status) for status in frame["status"].dropna().unique()]
-    order = workflow_order(workflow_rows(conn, space_ids).rows, seen)
+    order = workflow_order(workflow_rows(conn, list(space_ids)).rows, seen)
     ordered = pandas_module().CategoricalDtype([s for s in order if s in seen], ordered=True)
     frame["status"] = frame["status"].astype(ordered)
 
@@ -73,7 +74,7 @@ def _view(
         space_ids = resolve_spaces(conn, space_list(space))
         rows: Rows = history_view_listing(conn, name, space_ids, first, last)
         frame = make_frame(rows, {})
-        _in_workflow_order(conn, frame, space_ids)
+        in_workflow_order(conn, frame, space_ids)
     return frame
 
 

@@ -13,7 +13,11 @@ Every helper takes the mirror as a path (the file must exist) or an open
 * hours, estimates, budgets: ``float64``;
 * flags: the nullable ``boolean``; integers: the nullable ``Int64``;
 * a few low-cardinality labels (ticket ``status``, event ``object`` and
-  ``operation``, member ``role``): ``category``; other text: ``string``.
+  ``operation``, member ``role``): ``category``; other text: ``string``;
+  ``status`` is an *ordered* categorical in workflow order
+  (``ticket_statuses.list_order``) wherever a frame has one;
+* custom field values by their field's type: ``Numeric`` ``float64``, ``Date``
+  ``datetime64[ns]``, ``Team List`` the user's name; others ``string``.
 
 The ``raw_json`` payloads are left out unless asked for (they are large).
 Date filters are inclusive calendar days in UTC, as in ``mirror report``.
@@ -34,6 +38,7 @@ from assembla_mirror.errors import ConfigError
 from assembla_mirror.model.tables import Base
 from assembla_mirror.read.flow_frames import (
     cumulative_flow,
+    in_workflow_order,
     status_intervals,
     ticket_changes,
     ticket_flow,
@@ -46,6 +51,7 @@ from assembla_mirror.read.typed_frames import (
     CATEGORIES,
     DEFAULT_SOURCE,
     DERIVED_KINDS,
+    FIELD_KINDS,
     Kind,
     Source,
     column_kind,
@@ -58,6 +64,8 @@ from assembla_mirror.read.typed_frames import (
     table_columns,
 )
 from assembla_mirror.store import listings
+from assembla_mirror.store.field_views import current_field_views, field_kind
+from assembla_mirror.store.results import Rows
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -94,16 +102,28 @@ def table(name: str, source: Source = DEFAULT_SOURCE, *, raw_json: bool = False)
         )
     columns, kinds = table_columns(name, raw_json)
     with connect_source(source) as conn:
-        return make_frame(listings.table_rows(conn, name, columns), kinds)
+        frame = make_frame(listings.table_rows(conn, name, columns), kinds)
+        if name in ("tickets", "deleted_tickets"):
+            in_workflow_order(conn, frame, [])
+        return frame
 
 
 def view(name: str, source: Source = DEFAULT_SOURCE) -> pd.DataFrame:
-    """A report view of the mirror (``hours_by_space``, ``milestone_progress`` ...), typed."""
+    """A view of the mirror (``hours_by_space``, ``milestone_progress``, a space's
+    ``ticket_fields_...`` ...), typed: custom field columns by their field's type."""
     with connect_source(source) as conn:
         views = listings.view_names(conn)
         if name not in views:
             raise ConfigError(f"no view {name!r}; the views are: {', '.join(views)}")
-        return make_frame(listings.view_rows(conn, name), {})
+        kinds: dict[str, Kind | None] = {}
+        spaces: list[str] = []  # a space's field view: that space's workflow
+        for fields in current_field_views(conn):
+            if fields.name == name:
+                kinds = {field.column: FIELD_KINDS[field.kind] for field in fields.fields}
+                spaces = [fields.space_id]
+        frame = make_frame(listings.view_rows(conn, name), kinds)
+        in_workflow_order(conn, frame, spaces)
+        return frame
 
 
 def query(
@@ -126,7 +146,9 @@ def tickets(
     columns, kinds = table_columns("tickets", raw_json=False)
     with connect_source(source) as conn:
         space_ids = resolve_spaces(conn, space_list(space))
-        return make_frame(listings.ticket_listing(conn, columns, space_ids), kinds)
+        frame = make_frame(listings.ticket_listing(conn, columns, space_ids), kinds)
+        in_workflow_order(conn, frame, space_ids)
+        return frame
 
 
 def tasks(
@@ -164,14 +186,49 @@ def events(
         return make_frame(listings.event_listing(conn, columns, space_ids, first, last), kinds)
 
 
-def custom_fields(source: Source = DEFAULT_SOURCE) -> pd.DataFrame:
-    """Custom field values wide: one row per ticket (index ``ticket_id``), one column per title."""
+def custom_fields(
+    source: Source = DEFAULT_SOURCE, *, space: str | Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Custom field values wide: one row per ticket with values (index ``ticket_id``), one
+    column per title, in ``space`` (by name, wiki_name or id; all when None).
+
+    A column is typed by its field's type, as the ``ticket_fields_<space>`` views
+    type it: ``Numeric`` ``float64`` (NaN where a value is not a number), ``Date``
+    ``datetime64[ns]`` (NaT where not a date), ``Team List`` the user's name (else
+    login, else the stored id); other types keep the text. A title that fields of
+    several spaces carry with different types keeps the text too.
+    """
     with connect_source(source) as conn:
-        long = make_frame(
-            listings.custom_field_values(conn),
-            {"ticket_id": "int", "title": "str", "value": "str"},
-        )
-    wide = long.pivot(index="ticket_id", columns="title", values="value")
+        space_ids = resolve_spaces(conn, space_list(space))
+        rows = listings.custom_field_values(conn, space_ids)
+    return _wide(rows)
+
+
+#: Which column of :func:`listings.custom_field_values` holds each kind of value.
+_VALUE_COLUMNS = {"number": "number", "date": "day", "person": "person", "text": "value"}
+
+
+def _wide(rows: Rows) -> pd.DataFrame:
+    """The long values (ticket_id, title, type, value, number, day, person) pivoted to a
+    column per title, each from the value column its titles' type calls for."""
+    pd = pandas_module()
+    kinds: dict[str, set[str]] = {}
+    for _ticket, title, type_name, *_values in rows.rows:
+        kinds.setdefault(title, set()).add(field_kind(type_name))
+    chosen = {title: found.pop() if len(found) == 1 else "text" for title, found in kinds.items()}
+    dtypes: dict[str, Kind | None] = {"ticket_id": "int", "title": "str", "type": "str"}
+    dtypes.update({column: FIELD_KINDS[kind] for kind, column in _VALUE_COLUMNS.items()})
+    long = make_frame(rows, dtypes)
+    kind_of = long["title"].map(chosen).astype(object)
+    parts = [
+        long[kind_of == kind].pivot(index="ticket_id", columns="title", values=column)
+        for kind, column in _VALUE_COLUMNS.items()
+        if (kind_of == kind).any()
+    ]
+    if not parts:
+        return pd.DataFrame(index=pd.Index([], dtype="Int64", name="ticket_id"))
+    wide = pd.concat(parts, axis=1).sort_index()
+    wide = wide[sorted(wide.columns)]
     wide.columns.name = None
     return wide
 

@@ -109,7 +109,21 @@ DERIVED_KINDS: dict[str, Kind] = {
     "day": "date",
     "open_tickets": "int",
     "open_estimate": "float",
+    # columns of ticket_hierarchy
+    "hierarchy_type": "int",
+    "hierarchy_name": "category",
+    "parent_ticket_id": "int",
+    "parent_number": "int",
+    "root_ticket_id": "int",
+    "depth": "int",
+    "descendants": "int",
+    "total_hours": "float",
+    "total_estimate": "float",
 }
+
+#: The dtype of a custom field's values, by how they are read (see
+#: :func:`assembla_mirror.store.field_views.field_kind`).
+FIELD_KINDS: dict[str, Kind] = {"number": "float", "date": "date", "person": "str", "text": "str"}
 
 
 def pandas_module() -> ModuleType:

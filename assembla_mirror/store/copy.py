@@ -4,9 +4,9 @@ Everything the mirror knows goes: every table of the model (entities, custom
 field values, checkpoints, run history with its ids) and the remembered facts,
 so the copy's next sync is incremental and costs no more requests than the
 source's would. Left behind is what describes a database rather than the
-mirror: the record of which view definitions it holds (the destination wrote
-its own when it was opened), the search queue and the full-text index, which
-the destination rebuilds from the copied rows in its own dialect.
+mirror: the records of which views it holds (the destination writes its own),
+the search queue and the full-text index, which the destination rebuilds from
+the copied rows in its own dialect.
 
 The source is read as one snapshot (:mod:`assembla_mirror.store.copy_source`),
 even while a sync writes it. The destination is written under its run lock (no
@@ -41,6 +41,7 @@ from assembla_mirror.store.copy_source import (
 )
 from assembla_mirror.store.database import open_existing, open_for_sync
 from assembla_mirror.store.failures import describe_database_error
+from assembla_mirror.store.field_views import refresh_field_views
 from assembla_mirror.store.search import INDEXED, index_pending
 from assembla_mirror.store.target import DatabaseTarget, database_target
 
@@ -136,6 +137,9 @@ def copy_mirror(
                     _write_table(writer, table, rows, report, progress)
                     _continue_ids(writer, table)
                 report.indexed = _rebuild_search(writer, progress)
+                # The custom field views follow the copied fields (the destination
+                # had none when it was opened, empty).
+                refresh_field_views(writer)
     finally:
         source_engine.dispose()
     report.seconds = time.monotonic() - started

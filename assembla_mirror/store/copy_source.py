@@ -19,11 +19,12 @@ from sqlalchemy import Connection, Engine, Select, Table, func, select, type_coe
 from sqlalchemy.types import TypeDecorator
 
 from assembla_mirror.model.tables import Base
+from assembla_mirror.store.field_views import META_KEY as FIELD_VIEWS_META_KEY
 from assembla_mirror.store.views import META_KEY as VIEWS_META_KEY
 
-#: ``mirror_meta`` keys that describe the database itself, not the mirror: the record
-#: of which view definitions it holds (each database writes its own when opened).
-LOCAL_META_KEYS = frozenset({VIEWS_META_KEY})
+#: ``mirror_meta`` keys that describe the database itself, not the mirror: the records
+#: of which views it holds (each database writes its own).
+LOCAL_META_KEYS = frozenset({VIEWS_META_KEY, FIELD_VIEWS_META_KEY})
 #: Tables of the model that are not copied: the search queue (rebuilt instead).
 NOT_COPIED = frozenset({"search_pending"})
 

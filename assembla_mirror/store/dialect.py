@@ -17,7 +17,8 @@ for the rest:
 * searching: the full-text index (indexing queued rows, ranked matching, the
   tables it keeps) and a substring test for what the index cannot find;
 * expressions the views and reports share: the start of a week, today, a
-  rounded number, the seconds between two datetimes, the day after a date.
+  rounded number, the seconds between two datetimes, the day after a date, a
+  date value.
 
 The implementations are :mod:`.sqlite` and :mod:`.postgres`; which one serves
 a database is :mod:`.backends`' choice, from its URL or an open connection.
@@ -216,3 +217,8 @@ class Dialect(ABC):
     @abstractmethod
     def next_day(self, day: str) -> str:
         """The date (``YYYY-MM-DD``) after date ``day`` (``YYYY-MM-DD`` text)."""
+
+    def date_value(self, day: str) -> str:
+        """Valid ``YYYY-MM-DD`` text ``day`` as the database's date: the text itself where
+        dates are text (SQLite), a ``date`` where the database has the type."""
+        return day

@@ -101,3 +101,74 @@ def for_datasette() -> Expressions:
     Datasette serves SQLite files only, so its canned queries are SQLite SQL.
     """
     return expressions(SQLITE)
+
+
+# --- values stored as text, read as what they mean (custom fields) --------------------
+# Both read the text with functions every database has (trim, substr, length), never a
+# cast that could fail: PostgreSQL refuses the whole query on one value it cannot cast.
+
+#: Characters of a plain decimal (a sign, digits, a point).
+_DECIMAL = "'0123456789.+-'"
+
+
+def _plain_decimal(text: str) -> str:
+    """A condition: ``text`` (signs, digits and points only) is one sign at most, then
+    digits with at most one point (``8``, ``-0.5``, ``.5``, ``5.``)."""
+    unsigned = f"ltrim({text}, '+-')"
+    return (
+        f"length({text}) - length({unsigned}) <= 1 AND {unsigned} NOT IN ('', '.')"
+        f" AND trim({unsigned}, '0123456789.') = ''"
+        f" AND length({unsigned}) - length(replace({unsigned}, '.', '')) <= 1"
+    )
+
+
+def number_value(value: str) -> str:
+    """Text ``value`` as a float (REAL, double precision): a plain decimal with an optional
+    exponent (``8``, ``-0.5``, ``007``, ``1e3``, ``2.5E-2``), spaces around allowed; NULL
+    for anything else (``''``, ``1,5``, ``nan``, ``5 h``), never an error.
+
+    The text is bounded (40 characters, a two-digit exponent) so that no accepted
+    value overflows a float, which would be an error too.
+    """
+    text = f"lower(trim({value}))"
+    rest = f"ltrim({text}, {_DECIMAL})"  # '' or the exponent ('e...') or garbage
+    mantissa = f"substr({text}, 1, length({text}) - length({rest}))"
+    exponent = f"substr({rest}, 2)"
+    digits = f"ltrim({exponent}, '+-')"
+    exponent_ok = (
+        f"substr({rest}, 1, 1) = 'e' AND length({exponent}) - length({digits}) <= 1"
+        f" AND length({digits}) BETWEEN 1 AND 2 AND trim({digits}, '0123456789') = ''"
+    )
+    return (
+        f"CASE WHEN length({text}) BETWEEN 1 AND 40 AND ({rest} = '' OR ({exponent_ok}))"
+        f" AND {_plain_decimal(mantissa)} THEN CAST({text} AS DOUBLE PRECISION) END"
+    )
+
+
+def iso_date(value: str) -> str:
+    """Text ``value`` as ``YYYY-MM-DD`` text when it is a real date (spaces around
+    allowed; ``2024-02-29`` yes, ``2023-02-29``, ``2024-13-01``, ``31/01/2024`` no),
+    else NULL; never an error."""
+    day = f"trim({value})"
+    shape = (
+        f"length({day}) = 10 AND substr({day}, 5, 1) = '-' AND substr({day}, 8, 1) = '-'"
+        f" AND trim(substr({day}, 1, 4) || substr({day}, 6, 2) || substr({day}, 9, 2),"
+        " '0123456789') = ''"
+    )
+    year, month, mday = (f"CAST(substr({day}, {at}, {n}) AS INTEGER)" for at, n in _PARTS)
+    # Divisibility spelled out: '%' would be a parameter marker to psycopg.
+    leap = (
+        f"({year} - 4 * ({year} / 4) = 0 AND {year} - 100 * ({year} / 100) <> 0)"
+        f" OR {year} - 400 * ({year} / 400) = 0"
+    )
+    last = (
+        f"CASE WHEN {month} IN (4, 6, 9, 11) THEN 30"
+        f" WHEN {month} = 2 THEN CASE WHEN {leap} THEN 29 ELSE 28 END ELSE 31 END"
+    )
+    valid = f"{year} >= 1 AND {month} BETWEEN 1 AND 12 AND {mday} BETWEEN 1 AND {last}"
+    # Nested: the casts run only on text of the right shape (a CASE decides the order).
+    return f"CASE WHEN {shape} THEN CASE WHEN {valid} THEN {day} END END"
+
+
+#: Where year, month and day are in ``YYYY-MM-DD``: (first character, length).
+_PARTS = ((1, 4), (6, 2), (9, 2))

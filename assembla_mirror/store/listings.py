@@ -19,6 +19,7 @@ from sqlalchemy import Connection, inspect
 from assembla_mirror.errors import ConfigError
 from assembla_mirror.model.tables import Base
 from assembla_mirror.store.dialect import quote
+from assembla_mirror.store.expressions import iso_date, number_value
 from assembla_mirror.store.results import Rows, between, fetch, one_of
 
 
@@ -139,7 +140,27 @@ def event_listing(
     return fetch(conn, sql, {**params, **bounds}, lists)
 
 
-def custom_field_values(conn: Connection) -> Rows:
-    """Every ticket's custom field values: (ticket_id, title, value), by ticket and title."""
-    sql = "SELECT ticket_id, title, value FROM ticket_custom_fields ORDER BY ticket_id, title"
-    return fetch(conn, sql, {})
+def custom_field_values(conn: Connection, space_ids: Sequence[str] = ()) -> Rows:
+    """Every ticket's custom field values, by ticket and title, in ``space_ids`` (all when
+    empty): (ticket_id, title, type, value, number, day, person).
+
+    ``type`` is the field's (by ``custom_field_id``, else the lowest-id field of the
+    ticket's space with that title; NULL when none); ``number``, ``day`` and
+    ``person`` read ``value`` as the custom field views do (a float, ``YYYY-MM-DD``
+    text, a user's name), NULL where it is not one.
+    """
+    where, params, lists = one_of("k.space_id", "spaces", list(space_ids))
+    sql = f"""
+        SELECT v.ticket_id, v.title, COALESCE(f.type, g.type) AS type, v.value,
+               {number_value("v.value")} AS number, {iso_date("v.value")} AS day,
+               COALESCE(u.name, u.login, NULLIF(v.value, '')) AS person
+        FROM ticket_custom_fields AS v
+        JOIN tickets AS k ON k.id = v.ticket_id
+        LEFT JOIN custom_fields AS f ON f.id = v.custom_field_id
+        LEFT JOIN custom_fields AS g ON v.custom_field_id IS NULL AND g.id = (
+            SELECT MIN(h.id) FROM custom_fields AS h
+            WHERE h.space_id = k.space_id AND h.title = v.title)
+        LEFT JOIN users AS u ON u.id = v.value
+        WHERE {where}
+        ORDER BY v.ticket_id, v.title"""
+    return fetch(conn, sql, params, lists)

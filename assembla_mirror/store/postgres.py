@@ -281,6 +281,9 @@ class PostgresDialect(Dialect):
     def next_day(self, day: str) -> str:
         return f"to_char(CAST({day} AS date) + 1, 'YYYY-MM-DD')"
 
+    def date_value(self, day: str) -> str:
+        return f"CAST({day} AS date)"
+
 
 def create_tables(connection: Connection) -> None:
     """The mirror's tables at head, text collated ``"C"``, and its full-text index, in

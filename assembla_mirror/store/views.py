@@ -21,6 +21,10 @@ Why recreating them on open is safe:
 * only views named here, or named by the recorded definitions, are dropped: a
   view someone added to the mirror is left alone.
 
+The custom field views (``ticket_fields_<space>``, :mod:`.field_views`) are
+defined by the mirror's rows rather than here: :func:`refresh_views` brings them
+in step too, under a record of their own.
+
 Migration 0005 set the views aside around its table rebuilds and restored them
 as they were; a later migration that rebuilds a table a view reads may simply
 drop the view: the next open creates it again.
@@ -36,7 +40,9 @@ from sqlalchemy import Connection, Engine, inspect
 from assembla_mirror.store.backends import dialect_of
 from assembla_mirror.store.dialect import Dialect, quote
 from assembla_mirror.store.expressions import expressions
+from assembla_mirror.store.field_views import field_views_current, refresh_field_views
 from assembla_mirror.store.flow import flow_view_definitions
+from assembla_mirror.store.hierarchy import ticket_hierarchy
 from assembla_mirror.store.runs import get_meta, set_meta
 
 #: The ``mirror_meta`` key recording which definitions the database holds.
@@ -47,8 +53,9 @@ SAMPLE_QUERY = "SELECT * FROM hours_by_space"
 
 
 def view_definitions(dialect: Dialect) -> dict[str, str]:
-    """Every report view's ``SELECT``, by view name, in ``dialect``: those below, then
-    the flow views of tickets' history (:mod:`.flow`)."""
+    """Every report view's ``SELECT``, by view name, in ``dialect``: those below, the
+    flow views of tickets' history (:mod:`.flow`) and the ticket hierarchy
+    (:mod:`.hierarchy`)."""
     x = expressions(dialect)
     return {
         "hours_by_space": f"""
@@ -110,6 +117,7 @@ def view_definitions(dialect: Dialect) -> dict[str, str]:
             LEFT JOIN tickets AS k ON k.milestone_id = m.id
             GROUP BY m.id, s.name""",
         **flow_view_definitions(dialect),
+        "ticket_hierarchy": ticket_hierarchy(dialect),
     }
 
 
@@ -121,19 +129,25 @@ def definitions_record(definitions: dict[str, str]) -> str:
 
 
 def refresh_views(engine: Engine) -> bool:
-    """Create the report views from their definitions unless the database holds them.
+    """Create the report views from their definitions unless the database holds them,
+    and bring the custom field views (:mod:`.field_views`) in step with the rows.
 
-    Returns whether it (re)created them. Needs write access to the database.
+    Returns whether it changed any view. Needs write access to the database; reads
+    only (no write transaction) when every view is current.
     """
     definitions = view_definitions(dialect_of(engine))
     record = definitions_record(definitions)
     with engine.connect() as conn:
         held = get_meta(conn, META_KEY)
         present = set(inspect(conn).get_view_names())
-    if held == record and set(definitions) <= present:
+        fields_current = field_views_current(conn)
+    current = held == record and set(definitions) <= present
+    if current and fields_current:
         return False
     with engine.begin() as conn:
-        create_views(conn, definitions, also_drop=_recorded_names(held))
+        if not current:
+            create_views(conn, definitions, also_drop=_recorded_names(held))
+        refresh_field_views(conn)
     return True
 
 

@@ -119,10 +119,15 @@ def test_weekly_hours_and_custom_fields(mirror: str) -> None:
     wide = frames.custom_fields(mirror)
     ticket_id, title, value = rows(
         mirror,
-        "SELECT ticket_id, title, value FROM ticket_custom_fields WHERE value <> '' "
-        "ORDER BY ticket_id, title LIMIT 1",
+        "SELECT v.ticket_id, v.title, v.value FROM ticket_custom_fields AS v "
+        "JOIN custom_fields AS f ON f.id = v.custom_field_id "
+        "WHERE v.value <> '' AND f.type IN ('Text', 'List') ORDER BY v.ticket_id, v.title LIMIT 1",
     )[0]
     assert wide.loc[ticket_id, title] == value
+    # typed by the field (tests/read/test_typed_custom_fields.py has the details)
+    numeric = rows(mirror, "SELECT DISTINCT title FROM custom_fields WHERE type = 'Numeric'")
+    assert numeric
+    assert {str(wide[title].dtype) for (title,) in numeric if title in wide} == {"float64"}
     assert (
         len(wide)
         == rows(mirror, "SELECT count(DISTINCT ticket_id) FROM ticket_custom_fields")[0][0]

@@ -51,9 +51,9 @@ DIRECTIONS = [
 #: The directions a sync after the copy is tested in: another schema of the same server
 #: would show nothing the two directions across backends do not.
 SYNC_DIRECTIONS = DIRECTIONS[:3]
-#: What a copy leaves behind: the search queue, and the record of the database's views.
+#: What a copy leaves behind: the search queue, and the records of the database's views.
 NOT_COPIED_TABLES = {"search_pending"}
-LOCAL_META = {"views"}
+LOCAL_META = {"views", "field_views"}
 #: Columns holding the time a sync ran: two syncs of the same account differ only there.
 RUN_TIMES = {
     "sync_runs": {"started_at", "finished_at"},
@@ -222,6 +222,10 @@ def test_the_copy_describes_its_own_database_and_searches_like_the_source(
     # the copy's own views record was written when it was opened, not copied
     [(views,)] = select_all(destination, "SELECT value FROM mirror_meta WHERE key = 'views'")
     assert "hours_by_space" in json.loads(views)["views"]
+    # and its custom field views were made from the copied fields, as the source's
+    field_views = "SELECT value FROM mirror_meta WHERE key = 'field_views'"
+    [(made,)], [(held,)] = select_all(destination, field_views), select_all(source, field_views)
+    assert json.loads(made)["views"] == json.loads(held)["views"] != []
 
 
 def test_values_round_trip_exactly(

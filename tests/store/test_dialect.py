@@ -622,6 +622,15 @@ def test_next_day_is_the_date_after(engine: Engine, dialect: Dialect) -> None:
             assert got == (date.fromisoformat(day) + timedelta(days=1)).isoformat(), day
 
 
+def test_date_value_is_the_databases_date(engine: Engine, dialect: Dialect) -> None:
+    sql = f"SELECT {dialect.date_value(':day')}"
+    with engine.connect() as conn:
+        got = conn.execute(text(sql), {"day": "2024-02-29"}).scalar()
+    # a date where the database has the type; the ISO text where dates are text
+    expected = date(2024, 2, 29) if dialect.name == "postgresql" else "2024-02-29"
+    assert got == expected
+
+
 @pytest.mark.parametrize("spelled", ["SQLITE", "POSTGRESQL"])
 def test_every_member_is_exercised_here(spelled: str) -> None:
     instance = {"SQLITE": SQLITE, "POSTGRESQL": POSTGRESQL}[spelled]

@@ -109,7 +109,9 @@ def test_listings_take_only_the_models_columns(conn: Connection) -> None:
     tickets = listings.ticket_listing(conn, ["number"], ["s2"])
     assert tickets.rows == [(1, "Two", None), (2, "Two", None)]
     assert listings.event_listing(conn, ["id"], [], date(2026, 3, 3), None).rows == [("e2",)]
-    assert listings.custom_field_values(conn).columns == ("ticket_id", "title", "value")
+    assert listings.custom_field_values(conn).columns == (
+        "ticket_id", "title", "type", "value", "number", "day", "person"
+    )  # fmt: skip
 
 
 def test_a_persons_sql_is_bound_by_the_driver(conn: Connection) -> None:

@@ -6,15 +6,25 @@ by its model's docstring, a column by its declaration in
 views (and their columns), which no model declares. A view column found in the
 database without a description fails ``tests/read/test_use_datasette.py``, so a
 migration that adds a view or a view column must add a line below. The views of
-tickets' history are described beside their definitions
-(:mod:`assembla_mirror.store.flow`). Codes follow Assembla's API.
+tickets' history and the ticket hierarchy are described beside their definitions
+(:mod:`assembla_mirror.store.flow`, :mod:`assembla_mirror.store.hierarchy`). Codes
+follow Assembla's API.
+
+The custom field views (``ticket_fields_<space>``) are made from a mirror's own
+rows, so their descriptions are too: :func:`for_database` adds them to these.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection
+
 from assembla_mirror.model import declare
 from assembla_mirror.model.tables import MODELS
+from assembla_mirror.store.field_views import field_view_descriptions
 from assembla_mirror.store.flow import FLOW_COLUMN_DESCRIPTIONS, FLOW_VIEW_DESCRIPTIONS
+from assembla_mirror.store.hierarchy import HIERARCHY_COLUMNS, HIERARCHY_DESCRIPTION
 
 #: Views the migrations create, and what they answer.
 VIEWS = {
@@ -28,8 +38,9 @@ VIEWS = {
         "Per milestone: tickets open and closed, percent closed, estimates, invested hours "
         "and whether it is overdue."
     ),
-    # the views of tickets' history, described where they are defined
+    # the views of tickets' history and the hierarchy, described where they are defined
     **FLOW_VIEW_DESCRIPTIONS,
+    "ticket_hierarchy": HIERARCHY_DESCRIPTION,
 }
 
 #: Tables no model declares.
@@ -86,6 +97,7 @@ UNMODELLED_COLUMNS: dict[str, dict[str, str]] = {
         "overdue": "Due before today and not completed.",
     },
     **FLOW_COLUMN_DESCRIPTIONS,
+    "ticket_hierarchy": HIERARCHY_COLUMNS,
 }
 
 
@@ -110,3 +122,29 @@ def column_description(table: str, column: str) -> str | None:
     if table in MODEL_COLUMNS:
         return MODEL_COLUMNS[table].get(column) or None
     return UNMODELLED_COLUMNS.get(table, {}).get(column) or COMMON.get(column)
+
+
+@dataclass(frozen=True)
+class Described:
+    """What the tables, views and columns of one database hold: the descriptions above,
+    and those of the views made from its rows (``generated``: view -> (description,
+    columns))."""
+
+    generated: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
+
+    def table(self, table: str) -> str | None:
+        """What ``table`` (or view) holds."""
+        if table in self.generated:
+            return self.generated[table][0]
+        return table_description(table)
+
+    def column(self, table: str, column: str) -> str | None:
+        """What ``table.column`` holds, or None when nobody wrote it down yet."""
+        if table in self.generated:
+            return self.generated[table][1].get(column)
+        return column_description(table, column)
+
+
+def for_database(conn: Connection) -> Described:
+    """The descriptions of the mirror behind ``conn``, its custom field views included."""
+    return Described(field_view_descriptions(conn))

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from assembla_mirror.read.datasette.descriptions import column_description, table_description
+from assembla_mirror.read.datasette.descriptions import for_database
 from assembla_mirror.read.datasette.queries import QUERIES
 from assembla_mirror.store.runs import get_meta
 from assembla_mirror.store.schema import schema_columns
@@ -103,13 +103,15 @@ TABLES: dict[str, dict[str, Any]] = {
     "ticket_flow": {"sort_desc": "closed_at"},
     "cumulative_flow": {"sort_desc": "day"},
     "milestone_burndown": {"sort_desc": "day"},
+    "ticket_hierarchy": {"sort_desc": "total_hours"},
 }
 
 DESCRIPTION = (
     "A local copy of an Assembla account: spaces, people, milestones, tickets, comments, "
     "time entries and activity, kept current by `mirror sync`. Datetimes are UTC. "
     "Start with the report views (hours_by_space, milestone_progress ...), the history "
-    "views (ticket_status_intervals, ticket_flow, cumulative_flow ...) and the queries "
+    "views (ticket_status_intervals, ticket_flow, cumulative_flow ...), ticket_hierarchy, "
+    "the custom fields as typed columns (ticket_fields_<space>) and the queries "
     "below; the tickets table searches summaries and descriptions."
 )
 
@@ -117,11 +119,12 @@ DESCRIPTION = (
 def missing_descriptions(conn: Connection) -> list[str]:
     """``table.column`` for every column nobody described (should be empty)."""
     schema = schema_columns(conn)
-    return [f"{table} (table)" for table in schema if table_description(table) is None] + [
+    described = for_database(conn)
+    return [f"{table} (table)" for table in schema if described.table(table) is None] + [
         f"{table}.{column}"
         for table, columns in schema.items()
         for column in columns
-        if column_description(table, column) is None
+        if described.column(table, column) is None
     ]
 
 
@@ -131,9 +134,10 @@ def build_metadata(conn: Connection, database: str) -> dict[str, Any]:
     ``database`` is the name Datasette gives the file: its name without ``.db``.
     """
     tables: dict[str, dict[str, Any]] = {}
+    described = for_database(conn)
     for table, columns in schema_columns(conn).items():
-        entry: dict[str, Any] = {"description": table_description(table) or ""}
-        entry["columns"] = {column: column_description(table, column) or "" for column in columns}
+        entry: dict[str, Any] = {"description": described.table(table) or ""}
+        entry["columns"] = {column: described.column(table, column) or "" for column in columns}
         entry.update(TABLES.get(table, {}))
         tables[table] = entry
     account = get_meta(conn, "caller_login")
