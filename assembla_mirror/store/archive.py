@@ -24,6 +24,13 @@ _PRESENT_TICKETS = text("SELECT id FROM tickets WHERE space_id = :space AND id I
 _UNLINK = text("DELETE FROM ticket_tags WHERE tag_id = :tag AND ticket_id IN :ids").bindparams(
     bindparam("ids", expanding=True)
 )
+_TAGS_OF = text("SELECT tag_id FROM ticket_tags WHERE ticket_id = :ticket")
+_PRESENT_TAGS = text("SELECT id FROM tags WHERE space_id = :space AND id IN :ids").bindparams(
+    bindparam("ids", expanding=True)
+)
+_UNTAG = text("DELETE FROM ticket_tags WHERE ticket_id = :ticket AND tag_id IN :ids").bindparams(
+    bindparam("ids", expanding=True)
+)
 _LINK = text("INSERT INTO ticket_tags (ticket_id, tag_id, space_id) VALUES (:ticket, :tag, :space)")
 _LINK_WALK_SIZE = text(
     "SELECT count(*), coalesce(sum(pages), 0) FROM (SELECT g.id, "
@@ -66,6 +73,33 @@ def replace_tag_links(
         new += [int(row[0]) for row in found]
     if new:
         rows = [{"ticket": ticket, "tag": tag_id, "space": space_id} for ticket in new]
+        conn.execute(_LINK, rows)
+    if gone or new:
+        counter.add("ticket_tags", inserted=len(new), deleted=len(gone))
+
+
+def replace_ticket_links(
+    conn: Connection,
+    space_id: str,
+    ticket_id: int,
+    tag_ids: Iterable[int],
+    counter: ChangeCounter,
+    *,
+    remove_missing: bool = True,
+) -> None:
+    """Make the tags linked to ``ticket_id`` exactly ``tag_ids`` (those the mirror holds in
+    the ticket's space); without ``remove_missing``, only add the links not stored."""
+    listed = set(tag_ids)
+    stored = {int(row[0]) for row in conn.execute(_TAGS_OF, {"ticket": ticket_id})}
+    gone = sorted(stored - listed) if remove_missing else []
+    for part in chunks(gone):
+        conn.execute(_UNTAG, {"ticket": ticket_id, "ids": list(part)})
+    new: list[int] = []
+    for part in chunks(sorted(listed - stored)):
+        found = conn.execute(_PRESENT_TAGS, {"space": space_id, "ids": list(part)})
+        new += [int(row[0]) for row in found]
+    if new:
+        rows = [{"ticket": ticket_id, "tag": tag, "space": space_id} for tag in new]
         conn.execute(_LINK, rows)
     if gone or new:
         counter.add("ticket_tags", inserted=len(new), deleted=len(gone))

@@ -77,6 +77,8 @@ class SyncContext:
     switched_off: set[str] = field(default_factory=set)
     #: (link stream, space) whose links this run marked dirty already (see :mod:`.links`).
     links_marked: set[tuple[str, str]] = field(default_factory=set)
+    #: Of those, the ones clean before this run: the parents it changed, id -> number.
+    links_changed: dict[tuple[str, str], dict[int, int]] = field(default_factory=dict)
     #: Where downloaded files go; None when this run downloads none.
     files_dir: Path | None = None
 

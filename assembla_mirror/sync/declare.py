@@ -140,6 +140,9 @@ class LinkWalk:
     items: str
     #: The parent walk whose changes may change links (tagging bumps a ticket).
     changed_by: str
+    #: One parent's links, unpaged, with {space} and {number}: cheaper than walking every
+    #: item when only a few parents changed.
+    per_parent: str
 
 
 @dataclass(frozen=True)

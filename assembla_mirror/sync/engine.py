@@ -46,6 +46,7 @@ from assembla_mirror.pages.offload import Decoder
 from assembla_mirror.store.checkpoints import load_states
 from assembla_mirror.store.database import open_for_sync
 from assembla_mirror.store.failures import describe_database_error
+from assembla_mirror.store.field_views import refresh_field_views
 from assembla_mirror.store.runs import finish_run, get_meta, start_run
 from assembla_mirror.store.search import index_pending
 from assembla_mirror.store.writes import table_totals
@@ -145,6 +146,13 @@ def _run(
         error = str(described)
         raise described from None
     finally:
+        try:
+            # Custom fields added, renamed or removed, a space gone: the typed views of
+            # custom fields follow, whatever became of the run (nothing when unchanged).
+            with engine.begin() as conn:
+                refresh_field_views(conn)
+        except Exception as exc:
+            log.info("could not bring the custom field views up to date: %s", exc)
         try:
             finish_run(
                 engine,

@@ -7,30 +7,36 @@ its tags would cost a request per ticket. Tagging or untagging a ticket bumps
 its ``updated_at`` but emits no activity event, so:
 
 * a ticket page written marks the links of its space *dirty*, in the same
-  transaction (an interrupted run cannot lose the mark), and the space's tag
-  list is refetched before the links (a new tag may be on the page);
-* the links of a dirty space are walked for every tag of the space, as on a
-  first fill or a reconciliation, so each run that walks a space's links walks
-  them whole: that pass is a reconciliation, and tags removed from tickets go;
+  transaction (an interrupted run cannot lose the mark);
+* a dirty space whose changed tickets this run knows all of (it was clean
+  before) costs the cheaper of a request per changed ticket (its tags, whole
+  tag records: a new tag is stored with them) and a walk of every tag;
+* otherwise (a first fill, a reconciliation, a mark an interrupted run left)
+  the space's tag list is refetched (unless this run did) and every tag is
+  walked whole: a reconciliation of its links;
 * a walk is checkpointed by the tag id done through, and an interrupted one
   resumes there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from sqlalchemy import Connection
 
 from assembla_mirror.errors import NotFoundError, ToolNotFoundError
+from assembla_mirror.model import convert as n
+from assembla_mirror.model.convert import Row
 from assembla_mirror.pages.decode import Page
 from assembla_mirror.store import archive
-from assembla_mirror.store.checkpoints import ResourceState, load_state, mark_dirty
+from assembla_mirror.store.checkpoints import ResourceState, load_state, save_state
 from assembla_mirror.sync.context import SyncContext, space_label
 from assembla_mirror.sync.declare import LinkWalk, Stream
 from assembla_mirror.sync.fills import fill_checkpoint, fill_due
 from assembla_mirror.sync.pipeline import FetchJob
+
+NUMBER = n.TICKETS.columns.index("number")
 
 
 def listing(stream: Stream) -> LinkWalk:
@@ -50,25 +56,52 @@ def changed_by(ctx: SyncContext, parent: str) -> list[Stream]:
     ]
 
 
-def parent_written(ctx: SyncContext, conn: Connection, parent: str, space_id: str) -> None:
+def parent_written(
+    ctx: SyncContext, conn: Connection, parent: str, space_id: str, rows: list[Row]
+) -> None:
     """Rows of ``parent`` (tickets) of a space were written: mark its links dirty, once a
-    run, in the writer's transaction, and have its item list (tags) refetched."""
+    run, in the writer's transaction, and note the parents changed."""
     for stream in changed_by(ctx, parent):
-        if (stream.name, space_id) in ctx.links_marked:
-            continue
-        ctx.links_marked.add((stream.name, space_id))
-        mark_dirty(conn, stream.name, space_id)
-        ctx.stale[space_id].add(listing(stream).items)
+        key = (stream.name, space_id)
+        if key not in ctx.links_marked:
+            ctx.links_marked.add(key)
+            state = load_state(conn, stream.name, space_id)
+            if not state.dirty:  # else an earlier run's changes are unknown: walk them all
+                ctx.links_changed[key] = {}
+                state.dirty = True
+                save_state(conn, state)
+        if key in ctx.links_changed:
+            ctx.links_changed[key].update((row[0], row[NUMBER]) for row in rows)
 
 
 def stale_items(ctx: SyncContext, conn: Connection, space_ids: list[str]) -> None:
-    """Have the item lists of spaces with dirty links refetched (an earlier run marked
-    them and stopped before walking them)."""
+    """Have the item lists (tags) refetched of the spaces whose links will be walked whole
+    because they are dirty (a new tag may be on a changed ticket), unless this run
+    fetched them already."""
     for stream in ctx.streams.values():
-        if isinstance(stream.listing, LinkWalk) and ctx.mirrors(stream):
-            for space_id in space_ids:
-                if load_state(conn, stream.name, space_id).dirty:
-                    ctx.stale[space_id].add(stream.listing.items)
+        if not (isinstance(stream.listing, LinkWalk) and ctx.mirrors(stream)):
+            continue
+        items = stream.listing.items
+        for space_id in space_ids:
+            state = load_state(conn, stream.name, space_id)
+            if (
+                state.dirty
+                and changed_parents(ctx, conn, stream, state) is None
+                and load_state(conn, items, space_id).synced_at != ctx.started
+            ):
+                ctx.stale[space_id].add(items)
+
+
+def changed_parents(
+    ctx: SyncContext, conn: Connection, stream: Stream, state: ResourceState
+) -> dict[int, int] | None:
+    """The parents whose links to fetch one by one, when that is cheaper than walking every
+    item (and no whole walk is due); None to walk every item."""
+    changed = ctx.links_changed.get((stream.name, state.space_id))
+    if changed is None or fill_due(ctx, state):
+        return None
+    _items, walk_cost = archive.link_walk_size(conn, state.space_id)
+    return changed if len(changed) < walk_cost else None
 
 
 def walk_due(ctx: SyncContext, state: ResourceState) -> bool:
@@ -77,11 +110,15 @@ def walk_due(ctx: SyncContext, state: ResourceState) -> bool:
 
 
 def queue_links(ctx: SyncContext, conn: Connection, stream: Stream, space_ids: list[str]) -> int:
-    """Queue the link walks due in ``space_ids``; how many items (tags) they cover."""
+    """Queue the link fetches due in ``space_ids``; how many requests they start with."""
     queued = 0
     for space_id in space_ids:
         state = load_state(conn, stream.name, space_id)
         if not walk_due(ctx, state):
+            continue
+        changed = changed_parents(ctx, conn, stream, state)
+        if changed is not None:
+            queued += queue_parents(ctx, stream, state, changed)
             continue
         items = archive.tags_after(conn, space_id, state.filled_through or 0)
         done = fill_checkpoint(ctx, conn, state, items, set())
@@ -91,6 +128,63 @@ def queue_links(ctx: SyncContext, conn: Connection, stream: Stream, space_ids: l
         ctx.pipeline.add_all([link_job(ctx, stream, space_id, item, done) for item in items])
         queued += len(items)
     return queued
+
+
+def queue_parents(
+    ctx: SyncContext, stream: Stream, state: ResourceState, changed: dict[int, int]
+) -> int:
+    """Fetch the links of each changed parent; the space's links are clean after the last."""
+    remaining = set(changed)
+
+    def done(conn: Connection, parent_id: int) -> None:
+        remaining.discard(parent_id)
+        if not remaining:
+            ctx.complete(conn, state, reconciled=False)
+
+    ctx.pipeline.add_all(
+        [
+            parent_job(ctx, stream, state.space_id, ticket, number, done)
+            for ticket, number in changed.items()
+        ]
+    )
+    return len(changed)
+
+
+def parent_job(
+    ctx: SyncContext,
+    stream: Stream,
+    space_id: str,
+    parent_id: int,
+    number: int,
+    done: Callable[[Connection, int], None],
+) -> FetchJob:
+    """Fetch one parent's links (a ticket's tags) and make its stored links match them."""
+    path = listing(stream).per_parent.format(space=space_id, number=number)
+    decode = ctx.decoder.for_table(n.TAGS, None)
+    answers: list[Page] = []
+
+    def fetch() -> Iterator[Page]:
+        try:
+            yield ctx.client.read(path, None, decode)
+        except (NotFoundError, ToolNotFoundError):  # gone meanwhile: its links went with it
+            return
+
+    def write(_conn: Connection, page: Page) -> None:
+        answers.append(page)
+
+    def finish(conn: Connection) -> None:
+        for page in answers:  # whole tags: a tag new since the list was read is stored
+            ctx.record(page.rows.warnings)
+            ctx.upsert(conn, n.TAGS, ctx.in_spaces(n.TAGS, page.rows.rows, [space_id]))
+        listed = {item for page in answers for item in page.rows.listed}
+        readable = all(len(page.rows.listed) == page.count for page in answers)
+        archive.replace_ticket_links(
+            conn, space_id, parent_id, listed, ctx.counter, remove_missing=readable
+        )
+        ctx.progress.advance(stream.name, 1)
+        done(conn, parent_id)
+
+    return FetchJob(f"{stream.name}:ticket {parent_id}", fetch, write, finish)
 
 
 def link_job(ctx: SyncContext, stream: Stream, space_id: str, item_id: int, done: Any) -> FetchJob:

@@ -92,7 +92,12 @@ STREAMS: dict[str, Stream] = {
             "ticket_tags",
             n.TICKET_REFS,
             Parent.SPACE,
-            LinkWalk("/v1/spaces/{space}/tags/{id}/tickets", items="tags", changed_by="tickets"),
+            LinkWalk(
+                "/v1/spaces/{space}/tags/{id}/tickets",
+                items="tags",
+                changed_by="tickets",
+                per_parent="/v1/spaces/{space}/tickets/{number}/tags",
+            ),
         ),
         Stream(
             "associations",

@@ -60,7 +60,7 @@ def store_page(ctx: SyncContext, conn: Connection, space_id: str, rows: Rows) ->
     kept = ctx.in_spaces(n.TICKETS, rows.rows, [space_id])
     written = write_tickets(conn, kept, rows.values, ctx.counter, ctx.started, ctx.record)
     if written:  # tagged or untagged, maybe: the space's links are walked again
-        links.parent_written(ctx, conn, "tickets", space_id)
+        links.parent_written(ctx, conn, "tickets", space_id, written)
     if rows.unknown_field:
         ctx.stale[space_id].add("custom_fields")
     if unknown_statuses(rows, ctx.status_names(conn, space_id)):

@@ -162,3 +162,22 @@ def test_a_deleted_ticket_takes_its_tags_and_associations(sim: Simulator, mirror
         f"SELECT id FROM ticket_associations WHERE ticket1_id = {victim.id} "
         f"OR ticket2_id = {victim.id}",
     )
+
+
+def test_many_changed_tickets_walk_the_tags_instead(sim: Simulator, mirror_db: str) -> None:
+    """Tags of a few changed tickets are asked one ticket at a time; when more tickets
+    changed than a walk of every tag costs, the tags are walked (and the result is the same)."""
+    assert run_sync(sim, mirror_db, with_associations=True).ok
+    truth = sim.world.truth()
+    tag = truth.tags[0]
+    tickets = [ticket for ticket in truth.tickets if ticket.space_id == tag.space_id]
+    sim.world.clock.advance(60)
+    for ticket in tickets[:40]:
+        sim.world.tag_ticket(tag.space_id, ticket.number, tag.id)
+    sim.clear_log()
+    assert run_sync(sim, mirror_db).ok
+    assert_archive_matches(sim, mirror_db)
+    counts = sim.request_counts()
+    assert counts["GET /v1/spaces/:space/tickets/:number/tags"] == 0
+    walks = counts["GET /v1/spaces/:space/tags/:id/tickets"]
+    assert 0 < walks < 40
