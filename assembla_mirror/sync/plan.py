@@ -16,7 +16,6 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +23,11 @@ from sqlalchemy import Connection, Engine
 
 from assembla_mirror.api.client import AssemblaClient
 from assembla_mirror.api.credentials import Credentials, load_credentials
-from assembla_mirror.api.settings import ClientSettings, RateLimit
-from assembla_mirror.errors import NotFoundError, ToolNotFoundError
+from assembla_mirror.api.settings import ClientSettings
+from assembla_mirror.errors import ConfigError, ToolNotFoundError
 from assembla_mirror.model import convert as n
 from assembla_mirror.pages.jsonlist import JsonList
-from assembla_mirror.store import archive, files, lookups
+from assembla_mirror.store import lookups
 from assembla_mirror.store.checkpoints import ACCOUNT, load_state
 from assembla_mirror.store.database import (
     current_revision,
@@ -39,7 +38,7 @@ from assembla_mirror.store.database import (
     open_readonly,
 )
 from assembla_mirror.store.writes import count_rows
-from assembla_mirror.sync import account, links
+from assembla_mirror.sync import account, plan_archive
 from assembla_mirror.sync.activity import KEY, Event, numbered, read_params
 from assembla_mirror.sync.context import SpaceInfo, SyncContext
 from assembla_mirror.sync.declare import (
@@ -56,54 +55,16 @@ from assembla_mirror.sync.fills import fill_due, fill_scopes, pending_items
 from assembla_mirror.sync.lists import list_due
 from assembla_mirror.sync.options import SyncOptions
 from assembla_mirror.sync.pipeline import Pipeline
+
+# Handed on: the plan's parts are part of this module's interface.
+from assembla_mirror.sync.plan_items import PER_PAGE as PER_PAGE
+from assembla_mirror.sync.plan_items import PlanItem as PlanItem
+from assembla_mirror.sync.plan_items import SyncPlan as SyncPlan
+from assembla_mirror.sync.plan_items import pages as pages
 from assembla_mirror.sync.progress import NullProgress
-from assembla_mirror.sync.report import format_bytes
 from assembla_mirror.sync.streams import STREAMS
-from assembla_mirror.sync.switches import switched_off
+from assembla_mirror.sync.switches import files_folder, switched_off
 from assembla_mirror.sync.walks import scopes, walk_mode
-
-PER_PAGE = 100
-
-
-@dataclass
-class PlanItem:
-    """One resource of one space (or the account) and what it would cost."""
-
-    space: str
-    resource: str
-    mode: str
-    requests: int
-    note: str = ""
-
-
-@dataclass
-class SyncPlan:
-    """The dry run's answer."""
-
-    items: list[PlanItem] = field(default_factory=list)
-    probe_requests: int = 0
-    #: The database planned for, as shown (a URL's password hidden).
-    database: str = ""
-    rate_limit: RateLimit | None = None
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def requests(self) -> int:
-        """Requests the sync itself would make."""
-        return sum(item.requests for item in self.items)
-
-    @property
-    def seconds_at_limit(self) -> float | None:
-        """The floor the rate limit puts on the sync's duration (None without pacing)."""
-        if self.rate_limit is None:
-            return None
-        paced = max(0, self.requests - self.rate_limit.per_second)
-        return paced / (self.rate_limit.per_minute / 60)
-
-
-def pages(rows: int) -> int:
-    """Requests to list ``rows`` items, including the end-of-list probe a full last page needs."""
-    return rows // PER_PAGE + 1
 
 
 @contextmanager
@@ -184,12 +145,18 @@ def _plan(ctx: SyncContext, conn: Connection, plan: SyncPlan) -> None:
         elif isinstance(stream.listing, PerItem):
             estimate_fill(ctx, conn, plan, stream, selected, sizes)
         elif isinstance(stream.listing, LinkWalk):
-            estimate_links(ctx, conn, plan, stream, selected)
+            plan_archive.estimate_links(ctx, conn, plan, stream, selected)
         elif isinstance(stream.listing, Download):
-            estimate_downloads(ctx, conn, plan, stream, selected, sizes)
+            plan_archive.estimate_downloads(ctx, conn, plan, stream, selected, sizes)
     if ctx.options.wants("time_logs") and not ctx.time_logs_enabled:
         plan.notes.append("time logs would be skipped: ASSEMBLA_USERNAME/ASSEMBLA_PASSWORD not set")
     plan.notes.append(history_note(ctx.mirrors(STREAMS["comments"])))
+    if ctx.mirrors(STREAMS["files"]):
+        try:
+            folder = files_folder(ctx.options, conn, remember=False)
+            plan.notes.append(f"files would be downloaded into {folder}")
+        except ConfigError as exc:
+            plan.notes.append(f"the sync would stop: {exc}")
 
 
 def history_note(with_comments: bool) -> str:
@@ -300,56 +267,6 @@ def estimate_fill(
                     where, stream.name, f"changed {parent}", 1, f"one per changed {parent[:-1]}"
                 )
             )
-
-
-def estimate_links(
-    ctx: SyncContext, conn: Connection, plan: SyncPlan, stream: Stream, selected: list[str]
-) -> None:
-    """One walk per tag, of a page per 100 tickets carrying it, in the spaces due; in the
-    others, the same if their tickets changed (tagging emits no event to tell)."""
-    for space_id in selected:
-        state = load_state(conn, stream.name, space_id)
-        tags, requests = archive.link_walk_size(conn, space_id)
-        name = ctx.spaces[space_id].name
-        if links.walk_due(ctx, state):
-            if not tags:  # never listed: its tags' count is what a walk costs at least
-                tags = requests = count_tags(ctx, space_id)
-            mode = "first fill" if not state.complete_once else "reconcile"
-            plan.items.append(PlanItem(name, stream.name, mode, requests, f"{tags:,} tags"))
-        elif tags:
-            note = f"{requests:,} requests"
-            plan.items.append(PlanItem(name, stream.name, "if tickets changed", 0, note))
-
-
-def count_tags(ctx: SyncContext, space_id: str) -> int:
-    """How many tags a space has (one request; a space without tags answers 404)."""
-    path = f"/v1/spaces/{space_id}/tags"
-    try:
-        return len(ctx.client.read(path, {"per_page": PER_PAGE}, JsonList.decode))
-    except (ToolNotFoundError, NotFoundError):
-        return 0
-
-
-def estimate_downloads(
-    ctx: SyncContext,
-    conn: Connection,
-    plan: SyncPlan,
-    stream: Stream,
-    selected: list[str],
-    sizes: dict[str, int],
-) -> None:
-    """One request per new or changed file: those the mirror lists, and those the walks
-    of attachments would list first (their sizes known only then)."""
-    pending = files.pending_files(conn, selected)
-    size = sum(item.filesize or 0 for item in pending)
-    unlisted = sum(size for key, size in sizes.items() if key.startswith("attachments:"))
-    stored = sum(count_rows(conn, "attachments", {"space_id": space}) for space in selected)
-    new = max(0, unlisted - stored)
-    notes = [f"{format_bytes(size)}" if pending else "", f"{new:,} not listed yet" if new else ""]
-    note = ", ".join(part for part in notes if part) or "nothing new"
-    plan.items.append(
-        PlanItem("(account)", stream.name, "new or changed", len(pending) + new, note)
-    )
 
 
 def count_listed(ctx: SyncContext, conn: Connection, scope: Scope) -> int:

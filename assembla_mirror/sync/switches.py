@@ -52,12 +52,15 @@ def switched_off(ctx: SyncContext, conn: Connection) -> set[str]:
     return off
 
 
-def files_folder(options: SyncOptions, conn: Connection) -> Path:
-    """Where this run's downloads go: ``--files-dir`` (remembered), else the folder
-    remembered, else beside a SQLite mirror (``assembla.db`` -> ``assembla.files``)."""
+def files_folder(options: SyncOptions, conn: Connection, *, remember: bool = True) -> Path:
+    """Where this run's downloads go: ``--files-dir`` (remembered unless ``remember`` is
+    false: a dry run), else the folder remembered, else beside a SQLite mirror
+    (``assembla.db`` -> ``assembla.files``). ConfigError for a PostgreSQL mirror that
+    was never given one."""
     if options.files_dir is not None:
         folder = Path(options.files_dir).expanduser().resolve()
-        set_meta(conn, FILES_DIR_KEY, str(folder))
+        if remember:
+            set_meta(conn, FILES_DIR_KEY, str(folder))
         return folder
     remembered = get_meta(conn, FILES_DIR_KEY)
     if remembered:
