@@ -35,6 +35,7 @@ from assembla_mirror.store.views import SAMPLE_QUERY
 from assembla_mirror.sync import RESOURCES, SyncOptions, SyncReport, parse_only, sync
 from assembla_mirror.sync.plan import SyncPlan, plan_sync
 from assembla_mirror.sync.progress import NullProgress, Progress
+from assembla_mirror.sync.report import format_bytes
 
 #: Longest reconciliation interval accepted: a century, in days.
 MAX_RECONCILE_DAYS = 36500
@@ -281,6 +282,12 @@ def status_command(db: str, runs: int) -> None:
     click.echo(f"Also mirrored: {', '.join(extras) if extras else 'no associations, no files'}")
     if status.switched_on.get("files"):
         click.echo(f"Files folder: {status.files_dir or 'beside the database'}")
+    if status.files is not None and status.files.attachments:
+        known = status.files
+        click.echo(
+            f"Files: {known.attachments:,} listed ({format_bytes(known.attachment_bytes)}), "
+            f"{known.downloaded:,} downloaded, {known.pending:,} to download"
+        )
     click.echo()
     click.echo(
         table(

@@ -9,6 +9,7 @@ from typing import Any
 
 from assembla_mirror.store.checkpoints import utc_now
 from assembla_mirror.store.database import database_target, open_existing
+from assembla_mirror.store.files import FilesSummary, files_summary
 from assembla_mirror.store.runs import (
     FILES_DIR_KEY,
     get_meta,
@@ -36,6 +37,8 @@ class MirrorStatus:
     switched_on: dict[str, bool] = field(default_factory=dict)
     #: The folder files are downloaded to, when one was named (else beside the mirror).
     files_dir: str | None = None
+    #: The files known, downloaded and pending.
+    files: FilesSummary | None = None
 
     @property
     def staleness_seconds(self) -> float | None:
@@ -56,6 +59,7 @@ def mirror_status(path: str | Path, *, runs: int = 10) -> MirrorStatus:
                 with_comments=switched_on(conn)["comments"],
                 switched_on=switched_on(conn),
                 files_dir=get_meta(conn, FILES_DIR_KEY),
+                files=files_summary(conn),
                 last_success=last_success(conn),
                 runs=recent_runs(conn, runs),
                 cursors=cursors(conn),
