@@ -73,9 +73,10 @@ def run_demo(
             username=creds.username,
             password=creds.password,
         )
-        # With comments, as a team that wants ticket history would sync (one request per
-        # ticket, which the local simulator answers in a moment).
-        options = SyncOptions(db_path=path, with_comments=True)
+        # With comments and associations, as a team that wants ticket history and the
+        # ticket hierarchy would sync (a request or two per ticket, which the local
+        # simulator answers in a moment).
+        options = SyncOptions(db_path=path, with_comments=True, with_associations=True)
         report = sync(options, settings, credentials, progress=progress)
     engine = open_db(path)
     try:

@@ -54,7 +54,9 @@ def mirror_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # The demo account: its first space is the original wrapper README's "Big Project".
     world = World.generate(seed=DEMO_SEED, scale=Scale.preset("demo"))
     sim = Simulator(world)  # answering in-process: the examples need a mirror, not a wire
-    assert run_sync_in_process(sim, directory / "assembla.db", with_comments=True).ok
+    assert run_sync_in_process(
+        sim, directory / "assembla.db", with_comments=True, with_associations=True
+    ).ok
     return directory
 
 
