@@ -43,7 +43,9 @@ def upgrade() -> None:
 
     def space_key(table: str) -> sa.ForeignKeyConstraint:
         return sa.ForeignKeyConstraint(
-            ["space_id"], ["spaces.id"], name=op.f(f"fk_{table}_space_id_spaces"),
+            ["space_id"],
+            ["spaces.id"],
+            name=op.f(f"fk_{table}_space_id_spaces"),
             ondelete="CASCADE",
         )
 
@@ -67,7 +69,9 @@ def upgrade() -> None:
         sa.Column("tag_id", integer, nullable=False),
         sa.Column("space_id", text, nullable=False),
         sa.ForeignKeyConstraint(
-            ["ticket_id"], ["tickets.id"], name=op.f("fk_ticket_tags_ticket_id_tickets"),
+            ["ticket_id"],
+            ["tickets.id"],
+            name=op.f("fk_ticket_tags_ticket_id_tickets"),
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
@@ -114,8 +118,10 @@ def upgrade() -> None:
         sa.Column("updated_at", moment, nullable=True),
         sa.Column("downloaded_at", moment, nullable=False),
         sa.ForeignKeyConstraint(
-            ["attachment_id"], ["attachments.id"],
-            name=op.f("fk_attachment_files_attachment_id_attachments"), ondelete="CASCADE",
+            ["attachment_id"],
+            ["attachments.id"],
+            name=op.f("fk_attachment_files_attachment_id_attachments"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("attachment_id", name=op.f("pk_attachment_files")),
     )
@@ -133,9 +139,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ticket_associations")),
     )
     for column in ("ticket1_id", "ticket2_id", "space_id"):
-        op.create_index(
-            op.f(f"ix_ticket_associations_{column}"), "ticket_associations", [column]
-        )
+        op.create_index(op.f(f"ix_ticket_associations_{column}"), "ticket_associations", [column])
 
 
 #: Views over these tables (the next open creates the views it knows again; see

@@ -59,9 +59,7 @@ def test_adding_a_resource_is_a_declaration(
 
 
 def test_the_dry_run_asks_every_declared_stream(sim: Simulator, db: Path) -> None:
-    options = SyncOptions(
-        db_path=db, with_comments=True, with_associations=True, with_files=True
-    )
+    options = SyncOptions(db_path=db, with_comments=True, with_associations=True, with_files=True)
     plan = plan_sync(options, settings_for(sim), credentials_for(sim))
     planned = {item.resource for item in plan.items} - {"caller and spaces"}
     assert planned == set(RESOURCES)
