@@ -4,13 +4,16 @@ field renamed) and after ``--full``, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from assembla_mirror.errors import ConfigError
 from assembla_mirror.simulator import Simulator
 from assembla_mirror.simulator.entities import Ticket
-from tests.expected import Db, plain, select_all
+from assembla_mirror.store.field_views import slug
+from tests.expected import Db, plain, reading, select_all
 from tests.support import run_sync_in_process as run_sync
 
 
@@ -65,6 +68,17 @@ def assert_archive_matches(
     assert {row[:5] for row in associations} == expected
     assert len(associations) == len(expected)  # one row per association, however listed
     assert all(row[5] == NAMES[row[3]] for row in associations)
+
+
+def field_view_columns(db: Db, space_id: str) -> list[str]:
+    """The columns of the typed custom field view of a space."""
+    wiki_name = select_all(db, f"SELECT wiki_name FROM spaces WHERE id = '{space_id}'")[0][0]
+    with reading(db) as conn:
+        return list(
+            conn.exec_driver_sql(
+                f'SELECT * FROM "ticket_fields_{slug(wiki_name, space_id)}"'
+            ).keys()
+        )
 
 
 def two_tickets(sim: Simulator) -> tuple[Ticket, Ticket]:
@@ -126,6 +140,8 @@ def test_changes_reach_the_mirror_and_a_full_sync_reconciles(
     assert link.id in {
         row[0] for row in select_all(mirror_db, "SELECT id FROM ticket_associations")
     }
+    assert f"{field.title} (renamed)" in field_view_columns(mirror_db, space)
+    assert field.title not in field_view_columns(mirror_db, space)
     titles = {row[0] for row in select_all(mirror_db, "SELECT title FROM custom_fields")}
     assert field.title + " (renamed)" in titles
     assert field.title not in titles
@@ -181,3 +197,31 @@ def test_many_changed_tickets_walk_the_tags_instead(sim: Simulator, mirror_db: s
     assert counts["GET /v1/spaces/:space/tickets/:number/tags"] == 0
     walks = counts["GET /v1/spaces/:space/tags/:id/tickets"]
     assert 0 < walks < 40
+
+
+def test_files_go_beside_a_sqlite_mirror_unless_a_folder_is_named(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    beside = tmp_path / "team.db"
+    assert run_sync(sim, beside, with_files=True).ok
+    stored = {row[0] for row in select_all(beside, "SELECT sha256 FROM attachment_files")}
+    assert stored
+    assert {path.name for path in (tmp_path / "team.files").glob("??/*")} == stored
+
+    elsewhere, folder = tmp_path / "other.db", tmp_path / "archive"
+    assert run_sync(sim, elsewhere, with_files=True, files_dir=folder).ok
+    assert run_sync(sim, elsewhere).ok  # both remembered: files on, in that folder
+    assert {path.name for path in folder.glob("??/*")} == stored
+    assert not (tmp_path / "other.files").exists()
+
+
+def test_files_on_postgresql_need_a_folder_named_once(sim: Simulator, tmp_path: Path) -> None:
+    from tests.support import fresh_postgres_mirror
+
+    with fresh_postgres_mirror() as url:
+        with pytest.raises(ConfigError, match="--files-dir"):
+            run_sync(sim, url, with_files=True)
+        folder = tmp_path / "files"
+        assert run_sync(sim, url, with_files=True, files_dir=folder).ok
+        assert run_sync(sim, url).ok
+        assert any(folder.glob("??/*"))
