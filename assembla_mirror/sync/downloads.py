@@ -10,10 +10,12 @@ moves each finished one into the folder and records it in one transaction
 and the rest resumable: the next run downloads only what is not recorded, and
 resumes the ``.part`` files it finds.
 
-A file that cannot be had (a broken presigned storage link, a refused redirect,
-a server that keeps failing) is a warning naming it, and is tried again next
-run; after :data:`FAILURES_IN_A_ROW` such failures in a row the other files wait
-for the next run too. Bytes no recorded file names any more (their files were
+A file whose download Assembla answers 404 was deleted upstream since it was
+listed: it leaves the mirror at once. A file that cannot be had (a broken
+presigned storage link, a refused redirect, a server that keeps failing) is a
+warning naming it, and is tried again next run; after
+:data:`FAILURES_IN_A_ROW` such failures in a row the other files wait for the
+next run too. Bytes no recorded file names any more (their files were
 deleted, or replaced by a new version) are removed at the end.
 """
 
@@ -28,10 +30,11 @@ from sqlalchemy import Connection
 
 from assembla_mirror.api.downloads import Downloaded, Downloader, DownloadError
 from assembla_mirror.errors import ApiError, ForbiddenError, NotFoundError
-from assembla_mirror.store import files
+from assembla_mirror.store import files, lookups
 from assembla_mirror.store.files import FileToFetch
 from assembla_mirror.sync.blobs import BlobFolder, writing
 from assembla_mirror.sync.context import SyncContext
+from assembla_mirror.sync.declare import Download
 from assembla_mirror.sync.pipeline import FetchJob
 from assembla_mirror.sync.report import format_bytes
 
@@ -39,7 +42,6 @@ log = logging.getLogger(__name__)
 
 TABLE = "attachment_files"
 PROGRESS = "files"
-DOWNLOAD_PATH = "/v1/spaces/{space}/documents/{id}/download"
 #: Failed downloads in a row after which the rest wait for the next run: when every
 #: file fails (a storage host down, links all broken) there is no point in trying all.
 FAILURES_IN_A_ROW = 10
@@ -50,6 +52,11 @@ class Failed:
     """A file that could not be downloaded, and why (the message names it)."""
 
     message: str
+
+
+@dataclass(frozen=True)
+class Gone:
+    """A file Assembla no longer has (its download answered 404): deleted upstream."""
 
 
 class Tally:
@@ -149,25 +156,30 @@ def download_job(
 ) -> FetchJob:
     """Download one file to its ``.part`` (worker), then store and record it (writer)."""
     part = folder.part(item.id, item.version)
-    path = DOWNLOAD_PATH.format(space=quote(item.space_id, safe=""), id=quote(item.id, safe=""))
+    declared = ctx.streams["files"].listing
+    assert isinstance(declared, Download)
+    path = declared.path.format(space=quote(item.space_id, safe=""), id=quote(item.id, safe=""))
     label = label_of(item)
 
-    def fetch() -> Iterator[Downloaded | Failed]:
-        outcome: Downloaded | Failed
+    def fetch() -> Iterator[Downloaded | Failed | Gone]:
+        outcome: Downloaded | Failed | Gone
         with writing(part):
             try:
                 outcome = downloader.download(path, part, label=label, declared=item.filesize)
             except DownloadError as exc:  # it names the file
                 outcome = Failed(str(exc))
             except NotFoundError:
-                outcome = Failed(f"{label}: Assembla no longer has it (HTTP 404); deleted?")
+                outcome = Gone()
             except (ApiError, ForbiddenError) as exc:  # it names the request
                 outcome = Failed(f"{label}: {exc}")
         yield outcome
 
-    def write(conn: Connection, outcome: Downloaded | Failed) -> None:
+    def write(conn: Connection, outcome: Downloaded | Failed | Gone) -> None:
         if isinstance(outcome, Failed):
             ctx.warn(f"{outcome.message} (it is tried again next run)")
+        elif isinstance(outcome, Gone):  # deleted upstream since it was listed: so here too
+            deleted = lookups.delete_in_space(conn, "attachments", item.id, item.space_id)
+            ctx.counter.add("attachments", deleted=deleted)
         else:
             folder.store(part, outcome.sha256, outcome.size)
             now = ctx.client.server_clock.now()

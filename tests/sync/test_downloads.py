@@ -182,9 +182,11 @@ def test_files_of_any_size_are_stored_whole(
     assert parts(folder_of(db, tmp_path)) == []
 
 
-def test_a_file_deleted_before_its_download_is_a_warning_naming_it(
+def test_a_file_deleted_before_its_download_leaves_the_mirror(
     sim: Simulator, db: Path, tmp_path: Path
 ) -> None:
+    """Its download answers 404: Assembla no longer has it, so neither has the mirror
+    (without waiting for the reconciliation that would find it missing from the list)."""
     assert sync_files(sim, db, tmp_path, with_files=False).ok  # the list, no bytes yet
     doc = sim.world.truth().documents[2]
     space = sim.world.state.spaces[doc.space_id].space.wiki_name
@@ -193,9 +195,8 @@ def test_a_file_deleted_before_its_download_is_a_warning_naming_it(
     report = sync_files(sim, db, tmp_path)
 
     assert report.ok
-    assert report.warnings == [
-        f"file {doc.filename!r} ({doc.id}): Assembla no longer has it (HTTP 404); deleted? "
-        "(it is tried again next run)"
-    ]
+    assert report.warnings == []
+    assert report.changes["attachments"]["deleted"] == 1
     assert doc.id not in recorded(db)
+    assert not select_all(db, f"SELECT id FROM attachments WHERE id = '{doc.id}'")
     assert len(recorded(db)) == len(truth_files(sim))
