@@ -204,6 +204,13 @@ def confirm_fill_cost(options: SyncOptions, settings: ClientSettings, names: lis
     help="Reconcile deletions at least every N days.",
 )
 @click.option(
+    "--poll-minutes",
+    type=FiniteFloatRange(min=0, max=MAX_RECONCILE_DAYS * 24 * 60),
+    default=60,
+    show_default=True,
+    help="Look for changes no activity announces (tags, links, files) at least every N minutes.",
+)
+@click.option(
     "--yes", is_flag=True, help="Do not ask before a costly first fill (comments, associations)."
 )
 @quiet_option
@@ -218,6 +225,7 @@ def sync_command(
     without: tuple[str, ...],
     files_dir: Path | None,
     reconcile_days: float,
+    poll_minutes: float,
     yes: bool,
     quiet: bool,
 ) -> None:
@@ -239,6 +247,7 @@ def sync_command(
         with_files=switch["files"],
         files_dir=files_dir,
         reconcile_every=timedelta(days=reconcile_days),
+        poll_every=timedelta(minutes=poll_minutes),
     )
     if dry_run:
         echo_plan(plan_sync(options, settings))

@@ -91,8 +91,11 @@ class NewestFirst:
     params: Mapping[str, Any]
     #: Walked only when the activity stream marked it (tickets); else every run (tasks).
     hinted_by_activity: bool
+    #: Nothing announces its changes (the files of a space): walked whenever the poll is
+    #: due (``SyncOptions.poll_every``) rather than every run.
+    polled: bool = False
     #: Streams whose changes bump this one's ``updated_at`` with no activity event (a tag
-    #: added to a ticket): while one of them is mirrored, the walk runs every run.
+    #: added to a ticket): while one of them is mirrored, the walk is polled too.
     unhinted_for: tuple[str, ...] = ()
     #: One walk may cover several spaces at once (``spaces[]``) once each was walked whole.
     shared_across_spaces: bool = False

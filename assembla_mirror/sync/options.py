@@ -36,6 +36,9 @@ class SyncOptions:
     config_max_age: timedelta = timedelta(hours=24)
     #: Reconcile deletions (a full pass) at least this often.
     reconcile_every: timedelta = timedelta(days=7)
+    #: Look for the changes no activity event announces (tags, ticket links, files) at
+    #: least this often: a page of each space's tickets and of its files.
+    poll_every: timedelta = timedelta(hours=1)
     #: Worker processes decoding ticket and task pages; None lets the sync choose
     #: (see :func:`assembla_mirror.sync.engine.decode_processes`), 0 decodes in-process.
     decode_processes: int | None = None

@@ -214,7 +214,11 @@ def estimate_walk(
     sizes: dict[str, int],
 ) -> None:
     """The walks the run would make (:func:`.walks.scopes` decides, as in a sync)."""
-    for scope in scopes(ctx, conn, stream, selected, dirty=dirty):
+    declared = stream.listing
+    assert isinstance(declared, NewestFirst)
+    # Activity marks only what it tells of (tickets), not the files of a space.
+    marked = dirty if declared.hinted_by_activity else set()
+    for scope in scopes(ctx, conn, stream, selected, dirty=marked):
         if scope.shared:
             note = f"{len(scope.spaces)} spaces"
             plan.items.append(PlanItem("(account)", stream.name, "incremental", 1, note))

@@ -70,7 +70,7 @@ STREAMS: dict[str, Stream] = {
                 "/v1/spaces/{space}/tickets",
                 tickets.WALK_PARAMS,
                 hinted_by_activity=True,
-                # Tagging a ticket or linking it bumps it, with no activity event.
+                # Tagging a ticket or linking it bumps it with no activity event: polled.
                 unhinted_for=("ticket_tags", "associations"),
                 needs_ticket_tool=True,
                 context=tickets.field_ids,
@@ -118,6 +118,7 @@ STREAMS: dict[str, Stream] = {
                 "/v1/spaces/{space}/documents",
                 {"sort_by": "updated_at", "sort_order": "desc"},
                 hinted_by_activity=False,
+                polled=True,
                 tool_optional=True,
             ),
         ),

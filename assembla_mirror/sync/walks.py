@@ -61,10 +61,13 @@ def walk_mode(ctx: SyncContext, stream: Stream, state: ResourceState) -> str | N
     if ctx.reconcile_due(state):
         return "full"
     declared = listing(stream)
-    if not declared.hinted_by_activity or state.dirty:
+    if state.dirty or not (declared.hinted_by_activity or declared.polled):
         return "incremental"
-    if any(ctx.mirrors(ctx.streams[name]) for name in declared.unhinted_for):
-        return "incremental"  # changes that bump it without an event may be waiting
+    polled = declared.polled or any(
+        ctx.mirrors(ctx.streams[name]) for name in declared.unhinted_for
+    )
+    if polled and ctx.due(state, ctx.options.poll_every):
+        return "incremental"  # changes nothing announces may be waiting
     return None
 
 

@@ -4,6 +4,7 @@ field renamed) and after ``--full``, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +133,8 @@ def test_changes_reach_the_mirror_and_a_full_sync_reconciles(
     field = next(field for field in truth.custom_fields if field.space_id == space)
     world.rename_custom_field(space, field.title, field.title + " (renamed)")
 
-    report = run_sync(sim, mirror_db)  # associations stay on: remembered
+    # associations stay on (remembered); the poll for what no event announces is due
+    report = run_sync(sim, mirror_db, poll_every=timedelta(0))
     assert report.ok, report.warnings
     assert_archive_matches(sim, mirror_db, deleted_files=frozenset({gone.id}))
     ids = {row[0] for row in select_all(mirror_db, "SELECT id FROM attachments")}
@@ -150,17 +152,24 @@ def test_changes_reach_the_mirror_and_a_full_sync_reconciles(
     assert_archive_matches(sim, mirror_db)
 
 
-def test_a_sync_with_nothing_new_writes_nothing_and_walks_each_space_once(
+def test_a_sync_with_nothing_new_writes_nothing_and_polls_each_space_when_due(
     sim: Simulator, mirror_db: str
 ) -> None:
     assert run_sync(sim, mirror_db, with_associations=True).ok
-    report = run_sync(sim, mirror_db)
+    report = run_sync(sim, mirror_db)  # within the hour: the account's four requests
     assert report.ok
     assert report.changes == {}
-    spaces = select_all(mirror_db, "SELECT count(*) FROM spaces")[0][0]
-    # caller, spaces, activity, tasks; then per space the tickets top-up (tags emit no
-    # event) and the documents top-up
-    assert report.requests <= 4 + 2 * spaces
+    assert report.requests == 4
+    sim.clear_log()
+    report = run_sync(sim, mirror_db, poll_every=timedelta(0))
+    assert report.ok
+    assert report.changes == {}
+    # the poll: a page of each space's files, and of its tickets where it has the ticket
+    # tool (tags and links change tickets with no activity event)
+    counts = sim.request_counts()
+    assert counts["GET /v1/spaces/:space/documents"] == len(sim.world.spaces_of())
+    assert counts["GET /v1/spaces/:space/tickets"] == 3
+    assert report.requests == 4 + len(sim.world.spaces_of()) + 3
 
 
 def test_a_deleted_ticket_takes_its_tags_and_associations(sim: Simulator, mirror_db: str) -> None:
@@ -191,7 +200,7 @@ def test_many_changed_tickets_walk_the_tags_instead(sim: Simulator, mirror_db: s
     for ticket in tickets[:40]:
         sim.world.tag_ticket(tag.space_id, ticket.number, tag.id)
     sim.clear_log()
-    assert run_sync(sim, mirror_db).ok
+    assert run_sync(sim, mirror_db, poll_every=timedelta(0)).ok
     assert_archive_matches(sim, mirror_db)
     counts = sim.request_counts()
     assert counts["GET /v1/spaces/:space/tickets/:number/tags"] == 0

@@ -4,6 +4,7 @@ bytes nobody names removed, partial downloads resumed, failures kept to warnings
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -68,7 +69,8 @@ def test_a_new_version_is_fetched_again_and_the_old_bytes_go(
     sim.world.update_document(space, doc.id, filesize=doc.filesize + 1000)
     sim.clear_log()
 
-    report = sync_files(sim, mirror_db, tmp_path)
+    # Nothing announces a new upload: the hourly poll of the files lists finds it.
+    report = sync_files(sim, mirror_db, tmp_path, poll_every=timedelta(0))
 
     assert report.ok, report.warnings
     assert downloads(sim) == {doc.id: 1}

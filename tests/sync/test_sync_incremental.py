@@ -85,7 +85,7 @@ def a_ticket_space(sim: Simulator) -> str:
     return truth.tickets[0].space_id
 
 
-def test_no_change_resync_costs_a_request_per_list_and_leaves_identical_rows(
+def test_no_change_resync_costs_four_requests_and_leaves_identical_rows(
     sim: Simulator, synced: Db
 ) -> None:
     before = {table: table_rows(synced, table) for table in TABLES}
@@ -95,22 +95,17 @@ def test_no_change_resync_costs_a_request_per_list_and_leaves_identical_rows(
     assert report.ok
     assert report.mode == "incremental"
     assert report.changed_rows() == 0
-    # The account's four (caller, spaces, activity, tasks), then one top-up a space of its
-    # files, and of its tickets where it has the ticket tool (3 of 4): a tag added to a
-    # ticket bumps it with no activity event.
-    assert report.requests == 4 + 4 + 3
+    assert report.requests == 4
     assert endpoints(sim) == {
         "GET /v1/user": 1,
         "GET /v1/spaces": 1,
         "GET /v1/activity": 1,
         "GET /v1/tasks": 1,
-        "GET /v1/spaces/:space/documents": 4,
-        "GET /v1/spaces/:space/tickets": 3,
     }
     assert {table: table_rows(synced, table) for table in TABLES} == before
 
 
-def test_ticket_update_costs_a_top_up_per_space(sim: Simulator, synced: Db, tmp_path: Path) -> None:
+def test_ticket_update_fetches_only_that_space(sim: Simulator, synced: Db, tmp_path: Path) -> None:
     space = a_ticket_space(sim)
     number = next(t.number for t in sim.world.truth().tickets if t.space_id == space)
     sim.world.update_ticket(space, number, summary="Changed ✓ summary", status="Test")
@@ -118,10 +113,9 @@ def test_ticket_update_costs_a_top_up_per_space(sim: Simulator, synced: Db, tmp_
     report = run_sync(sim, synced)
 
     assert report.changes["tickets"] == {"inserted": 0, "updated": 1, "deleted": 0}
-    # One page of each space with the ticket tool, newest first: tags change tickets
-    # without an activity event, so no space can be skipped while tags are mirrored.
     ticket_requests = [r for r in sim.request_log if r.endpoint.endswith("/tickets")]
-    assert len(ticket_requests) == len({r.path.split("/")[3] for r in ticket_requests}) == 3
+    assert {r.path.split("/")[3] for r in ticket_requests} == {space}
+    assert len(ticket_requests) == 1
     row = select_bound(
         synced,
         "SELECT summary, status FROM tickets WHERE space_id = :space AND number = :number",
@@ -298,8 +292,7 @@ def test_renamed_custom_field(sim: Simulator, synced: Db, tmp_path: Path) -> Non
         id=field.id,
     )
     assert titles == [("Renamed ✎ field",)]
-    # no refetch: one page (a top-up) of each space with the ticket tool
-    assert sum(r.endpoint.endswith("/tickets") for r in sim.request_log) == 3
+    assert not any(r.endpoint.endswith("/tickets") for r in sim.request_log)  # no refetch
     assert_same_mirror(synced, fresh_copy(sim, tmp_path), history=False)
 
 
@@ -355,12 +348,12 @@ def test_k_changes_in_s_spaces_cost_close_to_the_minimum(sim: Simulator, synced_
 
     assert report.changes["tickets"]["updated"] == 6
     counts = endpoints(sim)
-    # one page per space with the ticket tool (3 of 4): the changed ones' changes fit in it
-    assert counts["GET /v1/spaces/:space/tickets"] == 3
-    # the minimum: user + spaces + activity + tasks + a page of tickets and one of files
-    # per space + the tags of each changed ticket (tagging emits no event)
-    assert report.requests <= 4 + 3 + 4 + 6 + 1
+    assert counts["GET /v1/spaces/:space/tickets"] == len(spaces)  # one page per changed space
+    # the tags of each changed ticket: tagging a ticket bumps it with no event of its own
     assert counts["GET /v1/spaces/:space/tickets/:number/tags"] == 6
+    # the minimum: user + spaces + activity + tasks + one ticket page per changed space,
+    # and the changed tickets' tags
+    assert report.requests <= 4 + len(spaces) + 6 + 1
 
 
 def test_updates_landing_during_a_sync(sim: Simulator, db: Path, tmp_path: Path) -> None:
