@@ -341,7 +341,8 @@ def run_fills(ctx: SyncContext, selected: list[str]) -> None:
             ctx.progress.begin(name, name.replace("_", " "), total=count)
     ctx.pipeline.run()
     for name, count in queued.items():
-        if count:
+        # Items queued by the walks (changed tickets) are done too: their line is final.
+        if count or ctx.queued[name]:
             ctx.progress.end(name)
 
 

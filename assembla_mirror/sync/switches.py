@@ -86,6 +86,9 @@ def announce_fill_costs(ctx: SyncContext, selected: list[str]) -> None:
             )
         if not pending:
             continue
+        if not known:  # a first sync: nothing to count yet
+            ctx.note(f"{stream.name}: the first fill costs one request per ticket")
+            continue
         limit = ctx.client.settings.rate_limit
         pace = (
             f"about {known / (limit.per_minute / 60) / 60:,.0f} min at the {limit} rate limit"
