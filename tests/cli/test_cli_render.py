@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 from assembla_mirror.cli.display import TerminalProgress, format_duration
 from assembla_mirror.cli.render import display_width, table
+from assembla_mirror.simulator import Simulator
+from assembla_mirror.sync import SyncOptions, sync
+from tests.support import credentials_for, in_process_settings, run_sync_in_process
 
 
 def test_table_aligns_wide_characters_and_numbers() -> None:
@@ -36,3 +40,30 @@ def test_progress_redraws_one_line_per_resource_with_eta() -> None:
     assert final[0].startswith(" ✓ tickets")
     assert "100 rows" in final[0]
     assert "of 10" in final[1]
+
+
+def test_every_progress_line_of_a_finished_sync_is_final(
+    in_process_sim: Simulator, db: Path
+) -> None:
+    """Comments of changed tickets are fetched during the walks, with no begin of their
+    own: when the run is over, their line is finished too (no "…" left)."""
+    sim = in_process_sim
+    assert run_sync_in_process(sim, db, with_comments=True).ok
+    ticket = sim.world.truth().tickets[0]
+    sim.world.add_comment(ticket.space_id, ticket.number, "a new comment")
+    out = io.StringIO()
+    progress = TerminalProgress(out)
+    options = SyncOptions(db_path=db, decode_processes=0)
+    report = sync(
+        options,
+        in_process_settings(),
+        credentials_for(sim),
+        progress=progress,
+        transport=sim.transport(),
+        legacy_transport=sim.transport(),
+    )
+    progress.close()
+    assert report.ok
+    final = out.getvalue().split("\x1b[J")[-1].splitlines()
+    assert any("comments" in line for line in final)
+    assert all(line.startswith(" ✓") for line in final), final
