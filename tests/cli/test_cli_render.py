@@ -67,3 +67,17 @@ def test_every_progress_line_of_a_finished_sync_is_final(
     final = out.getvalue().split("\x1b[J")[-1].splitlines()
     assert any("comments" in line for line in final)
     assert all(line.startswith(" ✓") for line in final), final
+
+
+def test_a_long_last_column_wraps_between_words_under_itself() -> None:
+    note = "one request per ticket, and then some more words"
+    rows = [("Big Project", 180, note), ("B", 1, "")]
+    lines = table(("space", "requests", "note"), rows, width=40).splitlines()
+    assert all(display_width(line) < 40 for line in lines)
+    start = lines[0].index("note")
+    first, *continued = lines[2:-1]
+    assert all(line[:start].isspace() for line in continued)
+    assert " ".join([first[start:], *(line.strip() for line in continued)]) == note
+    assert lines[-1].split() == ["B", "1"]
+    # Without a width (not a terminal), nothing is wrapped.
+    assert table(("space", "requests", "note"), rows).splitlines()[2].endswith(note)
