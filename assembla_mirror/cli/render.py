@@ -77,3 +77,20 @@ def _cell(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     return str(value)
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """``rows`` as a Markdown (GitHub) table: numbers right-aligned, ``|`` escaped, line
+    breaks folded, so that it pastes into an issue, a wiki page or a chat as it is."""
+    numeric = [
+        bool(rows) and all(isinstance(row[i], int | float) or row[i] is None for row in rows)
+        for i in range(len(headers))
+    ]
+
+    def cell(value: Any) -> str:
+        return " ".join(_cell(value).split()).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(cell(header) for header in headers) + " |"]
+    lines.append("|" + "|".join("---:" if right else "---" for right in numeric) + "|")
+    lines += ["| " + " | ".join(cell(value) for value in row) + " |" for row in rows]
+    return "\n".join(lines)

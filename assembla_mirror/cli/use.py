@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from assembla_mirror.cli.base import cli, db_option
-from assembla_mirror.cli.render import table
+from assembla_mirror.cli.render import markdown_table, table
 from assembla_mirror.read.charts import check_chart_path, write_chart
 from assembla_mirror.read.datasette import serve, write_metadata
 from assembla_mirror.read.datasette.serve import check_servable, datasette_cli
@@ -31,7 +31,7 @@ from assembla_mirror.store.search import query_words, search_tickets
 F = TypeVar("F", bound=Callable[..., Any])
 
 DAY = click.DateTime(formats=["%Y-%m-%d"])
-FORMATS = ("table", "csv", "json")
+FORMATS = ("table", "csv", "json", "markdown")
 
 
 def format_option(func: F) -> F:
@@ -42,7 +42,7 @@ def format_option(func: F) -> F:
         type=click.Choice(FORMATS),
         default="table",
         show_default=True,
-        help="Aligned table, CSV (with a header) or JSON (a list of objects).",
+        help="Aligned table, CSV (with a header), JSON (a list of objects) or a Markdown table.",
     )(func)
 
 
@@ -62,8 +62,12 @@ def _plain(value: Any) -> Any:
 
 
 def emit(report: Report, fmt: str, render_table: Callable[[Report], str]) -> None:
-    """Print ``report`` as CSV, JSON, or with ``render_table``."""
-    if fmt == "json":
+    """Print ``report`` as CSV, JSON, a Markdown table (its title as a heading), or with
+    ``render_table``."""
+    if fmt == "markdown":
+        rows = [[_plain(value) for value in row] for row in report.rows]
+        click.echo(f"### {report.title}\n\n{markdown_table(report.columns, rows)}")
+    elif fmt == "json":
         records = [{k: _plain(v) for k, v in record.items()} for record in report.records()]
         click.echo(json.dumps(records, ensure_ascii=False, indent=2))
     elif fmt == "csv":

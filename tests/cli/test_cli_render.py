@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 
 from assembla_mirror.cli.display import TerminalProgress, format_duration
-from assembla_mirror.cli.render import display_width, table
+from assembla_mirror.cli.render import display_width, markdown_table, table
 from assembla_mirror.simulator import Simulator
 from assembla_mirror.sync import SyncOptions, sync
 from tests.support import credentials_for, in_process_settings, run_sync_in_process
@@ -81,3 +81,13 @@ def test_a_long_last_column_wraps_between_words_under_itself() -> None:
     assert lines[-1].split() == ["B", "1"]
     # Without a width (not a terminal), nothing is wrapped.
     assert table(("space", "requests", "note"), rows).splitlines()[2].endswith(note)
+
+
+def test_markdown_tables_escape_pipes_and_fold_line_breaks() -> None:
+    text = markdown_table(("summary", "hours"), [("a | b\nc", 1.5), (None, None)])
+    assert text.splitlines() == [
+        "| summary | hours |",
+        "|---|---:|",
+        "| a \\| b c | 1.50 |",
+        "|  |  |",
+    ]

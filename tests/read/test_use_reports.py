@@ -464,3 +464,22 @@ def test_every_report_is_the_same_on_both_databases(
             invoke("report", "hours", "--db", db, "--by", by, "--chart", str(target))
             charts.append(target.read_text(encoding="utf-8"))
         assert charts[0] == charts[1], by
+
+
+def test_reports_as_markdown_tables(mirror: str) -> None:
+    """``--format markdown``: the title as a heading, then a GitHub table with one row per
+    record, numbers right-aligned, the same values as JSON gives."""
+    out = invoke("report", "hours", "--db", str(mirror), "--by", "user", "--format", "markdown")
+    records = json.loads(
+        invoke("report", "hours", "--db", str(mirror), "--by", "user", "--format", "json")
+    )
+    lines = out.splitlines()
+    assert lines[0].startswith("### Hours by user")
+    assert lines[2] == "| user | login | hours | entries |"
+    assert lines[3] == "|---|---|---:|---:|"
+    body = [line.strip("|").split(" | ") for line in lines[4:]]
+    assert len(body) == len(records)
+    assert [cells[1].strip() for cells in body] == [record["login"] for record in records]
+    assert [float(cells[2].replace(",", "")) for cells in body] == [
+        record["hours"] for record in records
+    ]
