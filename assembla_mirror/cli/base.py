@@ -9,6 +9,7 @@ become a one-line message and exit status 1 (2 for usage errors, as click does).
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -123,3 +124,36 @@ def quiet_option(func: F) -> F:
     return click.option(
         "-q", "--quiet", is_flag=True, help="No progress display (it is off anyway when piped)."
     )(func)
+
+
+#: The units a duration option takes, in seconds; a bare number is minutes.
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+#: The longest duration accepted: a century.
+MAX_DURATION_SECONDS = 36500 * 86400
+_DURATION = re.compile(r"(\d{1,15})\s*([a-z]?)")
+
+
+def parse_duration(text: str) -> int:
+    """Seconds in ``45s``, ``90m``, ``2h``, ``1d`` or a bare number of minutes (``30``);
+    :class:`click.BadParameter` for anything else."""
+    match = _DURATION.fullmatch(text.strip().lower())
+    if match is None or match[2] not in ("", *DURATION_UNITS):
+        raise click.BadParameter(
+            f"{text!r} is not a duration: give a whole number with s, m, h or d "
+            "(45s, 90m, 2h, 1d), or a bare number of minutes"
+        )
+    seconds = int(match[1]) * DURATION_UNITS[match[2] or "m"]
+    if seconds > MAX_DURATION_SECONDS:
+        raise click.BadParameter(f"{text!r} is longer than a century")
+    return seconds
+
+
+class Duration(click.ParamType[int]):
+    """A click option type for :func:`parse_duration`: the value is seconds."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        return parse_duration(str(value))

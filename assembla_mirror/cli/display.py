@@ -211,3 +211,19 @@ def format_duration(seconds: float) -> str:
     if seconds < 3600:
         return f"{seconds // 60}m{seconds % 60:02d}s"
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+#: The units :func:`format_age` names, largest first, in seconds.
+AGE_UNITS = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+
+
+def format_age(seconds: float) -> str:
+    """``45s``, ``2m 5s``, ``3h 12m``, ``2h`` or ``1d 3h``: the two largest units, zeros
+    left out."""
+    left = max(int(seconds), 0)
+    counts: list[tuple[int, str]] = []
+    for unit, size in AGE_UNITS:
+        count, left = divmod(left, size)
+        counts.append((count, unit))
+    first = next((i for i, (count, _) in enumerate(counts) if count), len(counts) - 1)
+    return " ".join(f"{count}{unit}" for count, unit in counts[first : first + 2] if count) or "0s"

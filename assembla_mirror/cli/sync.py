@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import sys
@@ -13,17 +14,18 @@ from typing import Any
 import click
 
 from assembla_mirror.api.settings import ClientSettings
-from assembla_mirror.cli.base import api_options, cli, db_option, quiet_option
+from assembla_mirror.cli.base import Duration, api_options, cli, db_option, quiet_option
 from assembla_mirror.cli.display import (
     PlainProgress,
     TerminalProgress,
+    format_age,
     format_duration,
     terminal_width,
     wrap_note,
 )
 from assembla_mirror.cli.render import table
 from assembla_mirror.demo import run_demo
-from assembla_mirror.read.status import mirror_status
+from assembla_mirror.read.status import MirrorStatus, mirror_status
 from assembla_mirror.store.database import (
     current_revision,
     database_target,
@@ -273,9 +275,42 @@ def sync_command(
     type=click.IntRange(1, MAX_STATUS_RUNS),
     help="How many recent runs to show.",
 )
-def status_command(db: str, runs: int) -> None:
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, or json: one object for scripts and monitoring.",
+)
+@click.option(
+    "--max-age",
+    type=Duration(),
+    metavar="DURATION",
+    help="Exit with status 2 (after printing) when the last successful sync is older "
+    "than this, or there was none: 45s, 90m, 2h, 1d, or a number of minutes.",
+)
+def status_command(db: str, runs: int, output_format: str, max_age: int | None) -> None:
     """Show the last runs, cursors, row counts and how stale the mirror is."""
     status = mirror_status(db, runs=runs)
+    age = status.staleness_seconds
+    if output_format == "json":
+        click.echo(json.dumps(status.as_dict(max_age), indent=2))
+    else:
+        _echo_status(status)
+    if max_age is not None and status.is_stale(max_age):
+        click.echo(
+            "stale: never synced successfully"
+            if age is None
+            else f"stale: last successful sync {format_age(age)} ago, "
+            f"more than {format_age(max_age)}",
+            err=True,
+        )
+        raise click.exceptions.Exit(2)
+
+
+def _echo_status(status: MirrorStatus) -> None:
+    """The text ``mirror status`` prints."""
     age = status.staleness_seconds
     click.echo(f"Mirror {status.database} of account {status.account or '(not synced yet)'}")
     click.echo(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,58 @@ class MirrorStatus:
         if self.last_success is None:
             return None
         return (utc_now() - self.last_success).total_seconds()
+
+    def is_stale(self, max_age_seconds: float) -> bool:
+        """Whether the last successful sync started more than ``max_age_seconds`` ago,
+        or there never was one."""
+        age = self.staleness_seconds
+        return age is None or age > max_age_seconds
+
+    def as_dict(self, max_age_seconds: float | None = None) -> dict[str, Any]:
+        """The status as JSON-able values, under the stable keys ``mirror status --format
+        json`` prints (datetimes as ISO 8601 in UTC); ``stale`` is None without a
+        ``max_age_seconds`` to judge by."""
+        age = self.staleness_seconds
+        files = self.files
+        return {
+            "database": self.database,
+            "account": self.account,
+            "last_success": _jsonable(self.last_success),
+            "staleness_seconds": None if age is None else int(age),
+            "max_age_seconds": max_age_seconds,
+            "stale": None if max_age_seconds is None else self.is_stale(max_age_seconds),
+            "switches": {name: bool(on) for name, on in self.switched_on.items()},
+            "files_dir": self.files_dir,
+            "files": None
+            if files is None
+            else {
+                "listed": files.attachments,
+                "listed_bytes": files.attachment_bytes,
+                "downloaded": files.downloaded,
+                "downloaded_bytes": files.downloaded_bytes,
+                "contents": files.contents,
+                "pending": files.pending,
+                "pending_bytes": files.pending_bytes,
+            },
+            "runs": [_jsonable(run) for run in self.runs],
+            "cursors": [_jsonable(row) for row in self.cursors],
+            "totals": dict(self.totals),
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` with datetimes as ISO 8601 strings in UTC (naive ones are UTC already),
+    dicts and lists walked."""
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return moment.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    return value
 
 
 def mirror_status(path: str | Path, *, runs: int = 10) -> MirrorStatus:
