@@ -68,6 +68,16 @@ def test_sql_examples_run(mirror_dir: Path, sql: str) -> None:
                 conn.execute(statement).fetchall()
 
 
+def test_the_custom_field_example_finds_tickets(mirror_dir: Path) -> None:
+    # An example that returns nothing on the demo teaches nothing: its title and value
+    # are ones the demo account has.
+    (sql,) = [body for body in blocks("sql") if "ticket_custom_fields AS f" in body]
+    with sqlite3.connect(mirror_dir / "assembla.db") as conn:
+        found = conn.execute(sql.strip().rstrip(";")).fetchall()
+    conn.close()
+    assert found
+
+
 @pytest.mark.parametrize(
     "code", blocks("python"), ids=lambda code: code.strip().splitlines()[0][:40]
 )

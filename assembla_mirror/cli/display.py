@@ -21,12 +21,16 @@ import time
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from assembla_mirror.sync.streams import progress_unit
+
 REDRAW_SECONDS = 0.1
 
 
 @dataclass
 class _Line:
     label: str
+    #: What ``rows`` counts: rows, or the tickets, tasks or files a stream went through.
+    unit: str = "rows"
     rows: int = 0
     streams: int = 0
     done: int = 0
@@ -89,7 +93,9 @@ class TerminalProgress:
             resource = resource_of(key)
             line = self._lines.get(resource)
             if line is None:
-                line = self._lines[resource] = _Line(resource.replace("_", " "))
+                line = self._lines[resource] = _Line(
+                    resource.replace("_", " "), progress_unit(resource)
+                )
             line.streams += 1
             line.finished = False
             if total is not None:
@@ -101,7 +107,10 @@ class TerminalProgress:
         with self._lock:
             line = self._lines.get(resource_of(key))
             if line is None:
-                line = self._lines[resource_of(key)] = _Line(resource_of(key).replace("_", " "))
+                resource = resource_of(key)
+                line = self._lines[resource] = _Line(
+                    resource.replace("_", " "), progress_unit(resource)
+                )
             line.rows += items
             self._draw()
 
@@ -149,7 +158,7 @@ class TerminalProgress:
     @staticmethod
     def _format(line: _Line, now: float) -> str:
         mark = "✓" if line.finished else "…"
-        text = f" {mark} {line.label:<20} {line.rows:>9,} rows"
+        text = f" {mark} {line.label:<20} {line.rows:>9,} {line.unit}"
         if line.total:
             elapsed = now - line.started
             fraction = min(1.0, line.rows / line.total)
@@ -188,7 +197,8 @@ class PlainProgress:
         """Print the stream's line: its label and rows written."""
         with self._lock:
             label = self._labels.get(key, key)
-            self._print(f"done: {label}, {self._rows.get(key, 0):,} rows")
+            unit = progress_unit(resource_of(key))
+            self._print(f"done: {label}, {self._rows.get(key, 0):,} {unit}")
 
     def note(self, message: str) -> None:
         """Print a message, wrapped at the terminal's width."""

@@ -41,6 +41,12 @@ class Expressions:
     percent_closed: str
     #: Ticket ``k``'s milestone ``m``, named: its title, or why there is none.
     ticket_milestone: str
+    #: The milestone time entry ``t`` counts toward, named: finer than
+    #: :attr:`ticket_milestone`, since an entry may have no ticket (``k``) or name one
+    #: the mirror does not hold.
+    entry_milestone: str
+    #: What time entry ``t`` was logged on: its ticket's (``k``) summary, or why there is none.
+    entry_summary: str
     #: Milestone ``m`` is due before today and not completed.
     overdue: str
     #: The estimates of a group of tickets ``k``, to the hundredth (0 for none).
@@ -71,6 +77,17 @@ def expressions(dialect: Dialect) -> Expressions:
         ticket_milestone=(
             "CASE WHEN k.milestone_id IS NULL THEN '(no milestone)'"
             " ELSE COALESCE(m.title, '(milestone not in mirror)') END"
+        ),
+        entry_milestone=(
+            "CASE WHEN t.ticket_id IS NULL THEN '(no ticket)'"
+            " WHEN k.id IS NULL THEN '(ticket not in mirror)'"
+            " WHEN k.milestone_id IS NULL THEN '(no milestone)'"
+            " WHEN m.id IS NULL THEN '(milestone not in mirror)'"
+            " ELSE m.title END"
+        ),
+        entry_summary=(
+            "CASE WHEN t.ticket_id IS NULL THEN '(no ticket)'"
+            " ELSE COALESCE(k.summary, '(ticket not in mirror)') END"
         ),
         overdue=f"m.due_date < {today} AND NOT COALESCE(m.is_completed, FALSE)",
         estimate=dialect.rounded("COALESCE(SUM(k.total_estimate), 0)", 2),

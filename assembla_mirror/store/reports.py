@@ -31,15 +31,6 @@ HOURS_BY = ("space", "user", "week", "milestone", "ticket")
 #: The groupings :func:`ticket_count_rows` understands.
 TICKETS_BY = ("status", "assignee", "milestone")
 
-#: The milestone a time entry counts toward; finer than the tickets' label, since an
-#: entry may name a ticket the mirror does not hold.
-_ENTRY_MILESTONE = """
-    CASE WHEN t.ticket_id IS NULL THEN '(no ticket)'
-         WHEN k.id IS NULL THEN '(ticket not in mirror)'
-         WHEN k.milestone_id IS NULL THEN '(no milestone)'
-         WHEN m.id IS NULL THEN '(milestone not in mirror)'
-         ELSE m.title END"""
-
 _SPACES = text("SELECT id, wiki_name, name FROM spaces")
 
 
@@ -59,16 +50,14 @@ def _hours_groupings(x: Expressions) -> dict[str, tuple[str, str, str]]:
         # PostgreSQL reads an output name in ORDER BY only alone, not in an expression.
         "week": (f"{x.week_start} AS week", "week", f"{x.week_start} IS NULL, week"),
         "milestone": (
-            f"s.name AS space, {_ENTRY_MILESTONE} AS milestone, m.due_date AS due_date, "
+            f"s.name AS space, {x.entry_milestone} AS milestone, m.due_date AS due_date, "
             "COUNT(DISTINCT t.ticket_id) AS tickets",
             "s.id, m.id, milestone",
             "hours DESC, space, milestone",
         ),
         "ticket": (
             "s.name AS space, COALESCE(k.number, MIN(t.ticket_number)) AS ticket, "
-            "CASE WHEN t.ticket_id IS NULL THEN '(no ticket)' "
-            "     ELSE COALESCE(k.summary, '(ticket not in mirror)') END AS summary, "
-            "k.status AS status",
+            f"{x.entry_summary} AS summary, k.status AS status",
             "s.id, t.ticket_id, k.id",
             "hours DESC, space, ticket",
         ),

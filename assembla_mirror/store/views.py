@@ -72,23 +72,31 @@ def view_definitions(dialect: Dialect) -> dict[str, str]:
             LEFT JOIN users AS u ON u.id = t.user_id
             WHERE t.begin_at IS NOT NULL
             GROUP BY t.space_id, s.name, t.user_id, u.login, u.name, week_start""",
+        # Every time entry counts, as in the hours report (store/reports.py): time
+        # without a ticket gets a row per space (ticket_id NULL), time on a ticket the
+        # mirror does not hold a row per ticket id; the space is the entry's.
         "hours_by_ticket": f"""
-            SELECT k.id AS ticket_id, k.space_id, k.number, k.summary, k.status, k.state,
+            SELECT t.ticket_id, t.space_id,
+                   COALESCE(k.number, MIN(t.ticket_number)) AS number,
+                   {x.entry_summary} AS summary, k.status, k.state,
                    k.milestone_id, m.title AS milestone_title,
                    {x.hours} AS hours, COUNT(t.id) AS entries
             FROM tasks AS t
-            JOIN tickets AS k ON k.id = t.ticket_id
+            LEFT JOIN tickets AS k ON k.id = t.ticket_id
             LEFT JOIN milestones AS m ON m.id = k.milestone_id
-            GROUP BY k.id, m.title""",
+            GROUP BY t.space_id, t.ticket_id, k.id, m.title""",
+        # Labelled as the hours report labels milestones: '(no ticket)',
+        # '(no milestone)', '(ticket not in mirror)', '(milestone not in mirror)'.
         "hours_by_milestone": f"""
-            SELECT k.space_id, s.name AS space_name, k.milestone_id, m.title AS milestone_title,
-                   {x.hours} AS hours, COUNT(DISTINCT k.id) AS tickets,
+            SELECT t.space_id, s.name AS space_name, k.milestone_id,
+                   {x.entry_milestone} AS milestone_title,
+                   {x.hours} AS hours, COUNT(DISTINCT t.ticket_id) AS tickets,
                    COUNT(t.id) AS entries
             FROM tasks AS t
-            JOIN tickets AS k ON k.id = t.ticket_id
-            JOIN spaces AS s ON s.id = k.space_id
+            JOIN spaces AS s ON s.id = t.space_id
+            LEFT JOIN tickets AS k ON k.id = t.ticket_id
             LEFT JOIN milestones AS m ON m.id = k.milestone_id
-            GROUP BY k.space_id, s.name, k.milestone_id, m.title""",
+            GROUP BY t.space_id, s.name, k.milestone_id, milestone_title""",
         "open_tickets_by_status": """
             SELECT k.space_id, s.name AS space_name, k.status, COUNT(*) AS tickets
             FROM tickets AS k JOIN spaces AS s ON s.id = k.space_id

@@ -188,3 +188,16 @@ def parse_only(values: tuple[str, ...] | list[str]) -> frozenset[str] | None:
                     + ", ".join((*RESOURCES, *ALIASES))
                 )
     return frozenset(names) or None
+
+
+def progress_unit(resource: str) -> str:
+    """What a stream's progress counts: the parent items of a per-item stream (comments
+    count tickets done), files for downloads, else the rows its pages held."""
+    stream = STREAMS.get(resource)
+    if stream is None:
+        return "rows"
+    if isinstance(stream.listing, PerItem):
+        return "tickets" if stream.parent is Parent.TICKET else "tasks"
+    if isinstance(stream.listing, Download):
+        return "files"
+    return "rows"

@@ -170,6 +170,11 @@ def view_names(db: Db) -> set[str]:
         return set(inspect(conn).get_view_names())
 
 
+#: Views that answer differently from migration 0001's text on purpose: they count the
+#: time without a ticket or milestone too (tests/store/test_views_add_up.py).
+CHANGED_SINCE_0001 = {"hours_by_ticket", "hours_by_milestone"}
+
+
 def test_each_view_is_defined_once_and_answers_as_the_frozen_text_did(engine: Engine) -> None:
     frozen = frozen_views()
     # and the flow views of tickets' history (tests/store/test_flow_views.py) and the
@@ -179,6 +184,8 @@ def test_each_view_is_defined_once_and_answers_as_the_frozen_text_did(engine: En
     with engine.connect() as conn:
         assert get_meta(conn, META_KEY) == definitions_record(view_definitions(SQLITE))
         for name, select in frozen.items():
+            if name in CHANGED_SINCE_0001:
+                continue
             expected = conn.exec_driver_sql(select)
             columns, rows = view_rows(engine, name)
             assert columns == tuple(expected.keys()), name
@@ -327,7 +334,7 @@ def test_canned_queries_use_the_shared_definitions() -> None:
     )
     assert x.week_start in sql["hours_by_person_and_week"]
     assert x.person in sql["hours_by_person_and_week"]
-    assert x.ticket_milestone in sql["hours_by_milestone_between"]
+    assert x.entry_milestone in sql["hours_by_milestone_between"]
     assert x.overdue in sql["overdue_milestones"]
     assert x.open_tickets in sql["overdue_milestones"]
     assert x.today in sql["daily_activity"]

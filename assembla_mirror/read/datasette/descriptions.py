@@ -30,8 +30,15 @@ from assembla_mirror.store.hierarchy import HIERARCHY_COLUMNS, HIERARCHY_DESCRIP
 VIEWS = {
     "hours_by_space": "Total hours logged per space (every space, zero included).",
     "hours_by_user_week": "Hours per person, space and week (weeks start on Monday, UTC).",
-    "hours_by_ticket": "Hours logged per ticket, with its status and milestone.",
-    "hours_by_milestone": "Hours logged on the tickets of each milestone, per space.",
+    "hours_by_ticket": (
+        "Hours logged per ticket, with its status and milestone; time without a ticket has "
+        "a row per space (summary '(no ticket)'), so the total matches hours_by_space."
+    ),
+    "hours_by_milestone": (
+        "Hours logged on the tickets of each milestone, per space; time without a ticket "
+        "or milestone has rows of its own ('(no ticket)', '(no milestone)'), so the total "
+        "matches hours_by_space."
+    ),
     "open_tickets_by_status": "Open tickets (state 1) per space and status.",
     "open_tickets_by_assignee": "Open tickets (state 1) per space and assignee.",
     "milestone_progress": (
@@ -67,13 +74,23 @@ UNMODELLED_COLUMNS: dict[str, dict[str, str]] = {
         "week_start": "Monday of the week (UTC).",
     },
     "hours_by_ticket": {
-        "ticket_id": "The ticket (tickets.id).",
+        "ticket_id": "The ticket (tickets.id); null for time logged without a ticket.",
+        "space_id": "The space the time was logged in (spaces.id).",
         "number": "Ticket number in its space.",
-        "summary": "Ticket summary.",
+        "summary": (
+            "Ticket summary; '(no ticket)' for time without one, '(ticket not in mirror)' "
+            "for a ticket the mirror does not hold."
+        ),
         "status": "Ticket status.",
         "state": "1 open, 0 closed.",
     },
-    "hours_by_milestone": {"tickets": "Tickets of the milestone with time logged."},
+    "hours_by_milestone": {
+        "milestone_title": (
+            "The milestone's title; '(no ticket)', '(no milestone)', '(ticket not in mirror)' "
+            "or '(milestone not in mirror)' for time that counts toward none."
+        ),
+        "tickets": "Tickets of the milestone with time logged.",
+    },
     "open_tickets_by_status": {"status": "Status name.", "tickets": "Open tickets."},
     "open_tickets_by_assignee": {
         "assigned_to_id": "The assignee (users.id); null for unassigned tickets.",

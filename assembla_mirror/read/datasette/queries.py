@@ -40,8 +40,7 @@ ORDER BY week_start, person"""
 
 HOURS_BY_MILESTONE = f"""
 SELECT s.name AS space,
-       CASE WHEN t.ticket_id IS NULL THEN '(no ticket)'
-            ELSE {X.ticket_milestone} END AS milestone,
+       {X.entry_milestone} AS milestone,
        m.due_date, m.is_completed,
        {X.hours} AS hours, COUNT(DISTINCT t.ticket_id) AS tickets,
        COUNT(*) AS entries
@@ -140,16 +139,31 @@ WHERE e.date >= COALESCE(NULLIF(:day, ''), {X.today})
   AND {SPACE}
 ORDER BY space, e.date"""
 
-# Phrase search: the words are quoted, so FTS operators typed in the box are
-# plain text and a stray quote or bracket cannot break the query.
+# All words, in any order, as `mirror search` asks (store/fts5.py, match_query): :q is
+# split at whitespace and each word quoted and matched as a prefix, so FTS operators
+# typed in the box are plain text and a stray quote or bracket cannot break the query.
+# (SQLite only, as Datasette is; a blank :q matches nothing.)
+FTS_QUERY = """
+words(word, rest) AS (
+  SELECT '', trim(replace(replace(replace(:q, char(9), ' '), char(10), ' '), char(13), ' ')) || ' '
+  UNION ALL
+  SELECT substr(rest, 1, instr(rest, ' ') - 1), ltrim(substr(rest, instr(rest, ' ') + 1))
+  FROM words WHERE rest <> ''
+),
+fts(query) AS (
+  SELECT COALESCE(group_concat('"' || replace(word, '"', '""') || '"*', ' '), '""')
+  FROM words WHERE word <> ''
+)"""
+
 SEARCH = f"""
-WITH matches(ticket_id, rank) AS (
+WITH RECURSIVE {FTS_QUERY.strip()},
+matches(ticket_id, rank) AS (
   SELECT rowid, bm25(tickets_fts) FROM tickets_fts
-  WHERE tickets_fts MATCH '"' || replace(:q, '"', '""') || '"'
+  WHERE tickets_fts MATCH (SELECT query FROM fts)
   UNION ALL
   SELECT c.ticket_id, bm25(ticket_comments_fts) FROM ticket_comments_fts
   JOIN ticket_comments AS c ON c.id = ticket_comments_fts.rowid
-  WHERE ticket_comments_fts MATCH '"' || replace(:q, '"', '""') || '"'
+  WHERE ticket_comments_fts MATCH (SELECT query FROM fts)
 )
 SELECT s.name AS space, k.number, k.summary, k.status, MIN(x.rank) AS rank
 FROM matches AS x
@@ -214,7 +228,8 @@ QUERIES: dict[str, dict[str, Any]] = {
     ),
     "search_tickets_and_comments": query(
         "Search tickets and comments",
-        "Tickets whose summary, description or comments contain the phrase (accents and "
+        "Tickets whose summary, description or a comment contain all the words, in any "
+        "order, as mirror search finds them (words match their beginnings; accents and "
         "case ignored).",
         SEARCH,
     ),
