@@ -46,7 +46,8 @@ def test_every_progress_line_of_a_finished_sync_is_final(
     in_process_sim: Simulator, db: Path
 ) -> None:
     """Comments of changed tickets are fetched during the walks, with no begin of their
-    own: when the run is over, their line is finished too (no "…" left)."""
+    own: when the run is over, their line is finished too (no "…" left), and counts
+    tickets, not rows."""
     sim = in_process_sim
     assert run_sync_in_process(sim, db, with_comments=True).ok
     ticket = sim.world.truth().tickets[0]
@@ -65,8 +66,10 @@ def test_every_progress_line_of_a_finished_sync_is_final(
     progress.close()
     assert report.ok
     final = out.getvalue().split("\x1b[J")[-1].splitlines()
-    assert any("comments" in line for line in final)
     assert all(line.startswith(" ✓") for line in final), final
+    # and it says what it counted: the changed ticket whose comments were fetched
+    [comments] = [line for line in final if " comments " in line]
+    assert comments.split()[-2:] == ["1", "tickets"]
 
 
 def test_a_long_last_column_wraps_between_words_under_itself() -> None:
