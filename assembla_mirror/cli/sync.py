@@ -103,10 +103,12 @@ def echo_summary(report: SyncReport, shown_notes: Collection[str] = ()) -> None:
 
 def echo_plan(plan: SyncPlan) -> None:
     """Render a dry run: one line per space and resource, then the totals."""
+    width = terminal_width(sys.stdout) if sys.stdout.isatty() else None
     click.echo(
         table(
             ("space", "resource", "mode", "requests", "note"),
             [(i.space, i.resource, i.mode, i.requests, i.note) for i in plan.items],
+            width=width,
         )
     )
     seconds = plan.seconds_at_limit
@@ -120,7 +122,6 @@ def echo_plan(plan: SyncPlan) -> None:
         f"The dry run itself made {plan.probe_requests} read requests "
         f"and wrote nothing to {plan.database}."
     )
-    width = terminal_width(sys.stdout) if sys.stdout.isatty() else None
     for note in plan.notes:
         click.echo(f"Note: {note}" if width is None else wrap_note(note, width))
 
@@ -410,7 +411,7 @@ def demo_command(db: str, scale: str, quiet: bool) -> None:
         f"""
 Open the mirror yourself:
   sqlite3 {db} "{SAMPLE_QUERY}"
-  pip install 'assembla-mirror[datasette]' && datasette {db}
+  pip install -e '.[datasette]' && mirror datasette --db {db}   # in the checkout
   python -c "import pandas, sqlite3; \\
     print(pandas.read_sql('{SAMPLE_QUERY}', sqlite3.connect('{db}')))"
 """

@@ -26,6 +26,7 @@ from assembla_mirror.read.reports import activity as activity_report
 from assembla_mirror.read.reports import hours as hours_report
 from assembla_mirror.read.reports import tickets as tickets_report
 from assembla_mirror.read.reports.activity import today_in, zone
+from assembla_mirror.read.reports.tickets import chart_points as ticket_chart_points
 from assembla_mirror.store.search import query_words, search_tickets
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -135,6 +136,7 @@ def hours_command(
     Examples:
       mirror report hours --by user --from 2026-01-01 --to 2026-03-31
       mirror report hours --by week --space "Big Project" --chart hours.svg
+      mirror report hours --by user,month --from 2026-01-01 --format markdown
       mirror report hours --by ticket --format csv > hours.csv
     """
     if chart:
@@ -154,7 +156,7 @@ def hours_command(
 
     emit(report, fmt, render)
     if chart:
-        path = write_chart(chart, report.title, report.points(), series=by == "week")
+        path = write_chart(chart, report.title, report.points(), series=by in ("week", "month"))
         click.echo(f"Chart written to {path}", err=True)
 
 
@@ -169,17 +171,31 @@ def hours_command(
 )
 @space_option
 @format_option
-def tickets_command(db: str, by: str, spaces: tuple[str, ...], fmt: str) -> None:
+@click.option(
+    "--chart",
+    type=click.Path(dir_okay=False),
+    help="Also write a bar chart (.svg, or .html to open in a browser): all tickets by "
+    "status, open tickets by assignee or milestone.",
+)
+def tickets_command(db: str, by: str, spaces: tuple[str, ...], fmt: str, chart: str | None) -> None:
     """Ticket counts by status, assignee or milestone, per space.
 
     \b
     Examples:
       mirror report tickets --by assignee --space big-project
       mirror report tickets --by milestone --format json
+      mirror report tickets --by status --chart status.svg
     """
+    if chart:
+        check_chart_path(chart)  # before any work: a wrong suffix is a usage error
     with connect(db) as conn:
         report = tickets_report(conn, by, spaces=spaces)
     emit(report, fmt, plain_table)
+    if chart:
+        title = report.title if by == "status" else report.title.replace("Tickets", "Open tickets")
+        points = ticket_chart_points(report, by)
+        path = write_chart(chart, title, points, series=False, unit="tickets")
+        click.echo(f"Chart written to {path}", err=True)
 
 
 @report_group.command("activity")

@@ -131,7 +131,8 @@ def pandas_module() -> ModuleType:
         return importlib.import_module("pandas")
     except ImportError:
         raise MirrorError(
-            "pandas is not installed; install it with: pip install 'assembla-mirror[pandas]'"
+            "pandas is not installed; install it from the assembla-mirror checkout with: "
+            "pip install -e '.[pandas]'"
         ) from None
 
 

@@ -27,7 +27,7 @@ from assembla_mirror.store.expressions import Expressions, expressions, hours_pe
 from assembla_mirror.store.results import Rows, between, fetch, one_of
 
 #: The groupings :func:`hours_rows` understands.
-HOURS_BY = ("space", "user", "week", "milestone", "ticket")
+HOURS_BY = ("space", "user", "week", "month", "milestone", "ticket", "user,month")
 #: The groupings :func:`ticket_count_rows` understands.
 TICKETS_BY = ("status", "assignee", "milestone")
 
@@ -37,6 +37,10 @@ _SPACES = text("SELECT id, wiki_name, name FROM spaces")
 def space_references(conn: Connection) -> list[tuple[str, str | None, str]]:
     """Every space as (id, wiki_name, name): what a user may name a space by."""
     return [(space_id, wiki_name, name) for space_id, wiki_name, name in conn.execute(_SPACES)]
+
+
+#: The UTC month of a time entry, ``YYYY-MM``.
+MONTH = "substr(t.begin_at, 1, 7)"
 
 
 def _hours_groupings(x: Expressions) -> dict[str, tuple[str, str, str]]:
@@ -49,6 +53,13 @@ def _hours_groupings(x: Expressions) -> dict[str, tuple[str, str, str]]:
         ),
         # PostgreSQL reads an output name in ORDER BY only alone, not in an expression.
         "week": (f"{x.week_start} AS week", "week", f"{x.week_start} IS NULL, week"),
+        # Instants are UTC text on both databases: a month is their first seven characters.
+        "month": (f"{MONTH} AS month", "month", f"{MONTH} IS NULL, month"),
+        "user,month": (
+            f'{x.person} AS "user", u.login AS login, {MONTH} AS month',
+            "t.user_id, u.name, u.login, month",
+            f'"user", login, {MONTH} IS NULL, month',
+        ),
         "milestone": (
             f"s.name AS space, {x.entry_milestone} AS milestone, m.due_date AS due_date, "
             "COUNT(DISTINCT t.ticket_id) AS tickets",

@@ -38,7 +38,8 @@ SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 #: The libpq parameters a URL's query may carry that are secrets, shown as ``***``.
 SECRET_PARAMETERS = ("password", "sslpassword")
 EXTRA_MISSING = (
-    "a PostgreSQL mirror needs the psycopg driver: pip install 'assembla-mirror[postgres]'"
+    "a PostgreSQL mirror needs the psycopg driver: from the assembla-mirror checkout, "
+    "pip install -e '.[postgres]'"
 )
 
 

@@ -189,6 +189,6 @@ def test_without_the_postgres_extra_the_error_names_it(command: list[str]) -> No
         env={**os.environ, "ASSEMBLA_API_KEY": "k", "ASSEMBLA_API_SECRET": "s"},
     )
     assert result.returncode != 0
-    assert "pip install 'assembla-mirror[postgres]'" in result.stderr
+    assert "pip install -e '.[postgres]'" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr  # no traceback
     assert PASSWORD not in result.stdout + result.stderr

@@ -291,7 +291,7 @@ def test_missing_datasette_is_a_clear_error(
         cli, ["datasette", "--db", str(mirror), "--metadata-out", str(target)]
     )
     assert result.exit_code == 1
-    assert "pip install 'assembla-mirror[datasette]'" in result.output
+    assert "pip install -e '.[datasette]'" in result.output
     assert not target.exists()
 
 

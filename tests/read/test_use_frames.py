@@ -178,5 +178,5 @@ def test_clear_errors(mirror: str, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     with pytest.raises(ConfigError, match="as a date"):
         frames.tasks(mirror, since="last week")
     monkeypatch.setitem(sys.modules, "pandas", None)  # as if the extra were not installed
-    with pytest.raises(MirrorError, match=r"pip install 'assembla-mirror\[pandas\]'"):
+    with pytest.raises(MirrorError, match=r"pip install -e '\.\[pandas\]'"):
         frames.tickets(mirror)

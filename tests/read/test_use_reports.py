@@ -142,7 +142,27 @@ def test_hours_by_each_grouping_agree_with_python_sums(mirror: str, conn: Connec
     assert weeks[-1] == week_start(until)
     assert all(b - a == timedelta(days=7) for a, b in pairwise(weeks))
 
-    for report in (by_space, by_user, by_milestone, by_ticket, by_week):
+    by_month = hours(conn, "month", since=since, until=until)
+    monthly: dict[tuple[object, ...], float] = defaultdict(float)
+    for entry in chosen:
+        monthly[(entry.begin.date().isoformat()[:7],)] += entry.hours
+    assert {k: v for k, v in got(by_month, "month").items() if v} == {
+        k: round(v, 2) for k, v in monthly.items()
+    }
+    # every month of the range, in order, the empty ones with 0 hours
+    assert by_month.column("month") == [f"2026-{month:02d}" for month in range(3, 10)]
+
+    by_user_month = hours(conn, "user,month", since=since, until=until)
+    per_user_month: dict[tuple[object, ...], float] = defaultdict(float)
+    for entry in chosen:
+        per_user_month[(entry.user, entry.begin.date().isoformat()[:7])] += entry.hours
+    assert got(by_user_month, "user", "month") == {
+        k: round(v, 2) for k, v in per_user_month.items()
+    }
+    keys = [(r["user"], r["month"]) for r in by_user_month.records()]
+    assert keys == sorted(keys)
+
+    for report in (by_space, by_user, by_milestone, by_ticket, by_week, by_month, by_user_month):
         assert report.total == total, report.by
 
 
@@ -422,6 +442,8 @@ SAME_ON_BOTH = [
     ["report", "hours", "--by", "space"],
     ["report", "hours", "--by", "user", "--format", "csv"],
     ["report", "hours", "--by", "week", "--from", "2026-03-01", "--to", "2026-09-30"],
+    ["report", "hours", "--by", "month", "--format", "markdown"],
+    ["report", "hours", "--by", "user,month", "--from", "2026-03-01", "--format", "json"],
     ["report", "hours", "--by", "milestone", "--format", "json"],
     ["report", "hours", "--by", "ticket", "--format", "json"],
     ["report", "hours", "--by", "ticket", "--space", "Big Project", "--from", "2026-06-01"],
@@ -457,13 +479,16 @@ def test_every_report_is_the_same_on_both_databases(
             on_postgres = invoke(*command, "--db", postgres)
             assert on_postgres == invoke(*command, "--db", sqlite), command
             assert "No activity" not in on_postgres
-    for by in ("week", "space", "user", "milestone"):
+    for report, by in [
+        *(("hours", by) for by in ("week", "month", "space", "user", "milestone")),
+        *(("tickets", by) for by in ("status", "assignee", "milestone")),
+    ]:
         charts: list[str] = []
         for db in (sqlite, postgres):
-            target = tmp_path / f"{by}-{len(charts)}.svg"
-            invoke("report", "hours", "--db", db, "--by", by, "--chart", str(target))
+            target = tmp_path / f"{report}-{by}-{len(charts)}.svg"
+            invoke("report", report, "--db", db, "--by", by, "--chart", str(target))
             charts.append(target.read_text(encoding="utf-8"))
-        assert charts[0] == charts[1], by
+        assert charts[0] == charts[1], (report, by)
 
 
 def test_reports_as_markdown_tables(mirror: str) -> None:
@@ -483,3 +508,23 @@ def test_reports_as_markdown_tables(mirror: str) -> None:
     assert [float(cells[2].replace(",", "")) for cells in body] == [
         record["hours"] for record in records
     ]
+
+
+def test_a_chart_of_tickets_counts_them_as_the_report_does(mirror: str, tmp_path: Path) -> None:
+    """``report tickets --chart``: a bar per status with every ticket of it; per
+    assignee, the open ones."""
+    for by, count in (("status", "tickets"), ("assignee", "open")):
+        target = tmp_path / f"{by}.svg"
+        records = json.loads(
+            invoke("report", "tickets", "--db", str(mirror), "--by", by, "--format", "json")
+        )
+        invoke("report", "tickets", "--db", str(mirror), "--by", by, "--chart", str(target))
+        svg = ElementTree.parse(target).getroot()  # noqa: S314 (the chart just written)
+        shown = [
+            float(title.text.rsplit(": ", 1)[1].split()[0].replace(",", ""))
+            for title in svg.iter("{http://www.w3.org/2000/svg}title")
+            if title.text and title.text.endswith(" tickets")
+        ]
+        expected = sorted((float(record[count] or 0) for record in records), reverse=True)
+        assert sorted(shown, reverse=True)[: len(expected)] == expected[: len(shown)]
+        assert sum(shown) == sum(expected)

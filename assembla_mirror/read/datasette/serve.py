@@ -10,7 +10,7 @@ from types import ModuleType
 from assembla_mirror.errors import ConfigError, MirrorError
 from assembla_mirror.store.target import database_target
 
-INSTALL_HINT = "install it with: pip install 'assembla-mirror[datasette]'"
+INSTALL_HINT = "install it from the assembla-mirror checkout with: pip install -e '.[datasette]'"
 
 
 def datasette_cli() -> ModuleType:

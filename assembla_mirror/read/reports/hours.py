@@ -1,12 +1,14 @@
-"""Where the time went: logged hours (``tasks``) by space, user, week, milestone or ticket.
+"""Where the time went: logged hours (``tasks``) by space, user, week, month, milestone,
+ticket, or user and month.
 
 Every grouping covers the same time entries, so each report's total is the
 same for the same range and spaces; entries that have no ticket, or whose
 ticket has no milestone, get a row of their own instead of vanishing. The range
 applies to ``begin_at`` in UTC, both ends inclusive. Weeks start on Monday
-(UTC), as in the ``hours_by_user_week`` view, and weeks without any entry
-between the first and the last are listed with zero hours so that a chart of
-them keeps its time axis honest.
+(UTC), as in the ``hours_by_user_week`` view; months are UTC months
+(``YYYY-MM``). Weeks and months without any entry between the first and the
+last are listed with zero hours so that a chart of them keeps its time axis
+honest.
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ class HoursReport(Report):
     def _label(self, record: dict[str, Any]) -> str:
         if self.by == "milestone":
             return f"{record['milestone']} · {record['space']}"
+        if self.by == "user,month":
+            return f"{record['user']} · {record['month']}"
         if self.by == "ticket":
             if record["ticket"] is None:
                 return f"{record['summary']} · {record['space']}"
@@ -78,10 +82,31 @@ def hours(
     rows, columns = found.rows, found.columns
     if by == "week":
         rows = _fill_weeks(rows, since, until)
+    elif by == "month":
+        rows = _fill_months(rows, since, until)
     where = f" in {len(space_ids)} space(s)" if space_ids else ""
     zone = " (UTC)" if since or until else ""
-    title = f"Hours by {by}, {range_title(since, until)}{zone}{where}"
+    title = f"Hours by {by.replace(',', ' and ')}, {range_title(since, until)}{zone}{where}"
     return HoursReport(title=title, columns=columns, rows=rows, by=by)
+
+
+def _fill_months(
+    rows: list[tuple[Any, ...]], since: date | None, until: date | None
+) -> list[tuple[Any, ...]]:
+    """Add zero rows for the months between the first and last (or the range's ends)."""
+    by_month = {row[0]: row for row in rows if row[0] is not None}
+    undated = [(NO_DATE, *row[1:]) for row in rows if row[0] is None]
+    if not by_month:
+        return undated
+    first = since.isoformat()[:7] if since else min(by_month)
+    last = until.isoformat()[:7] if until else max(by_month)
+    year, month = int(first[:4]), int(first[5:7])
+    filled = []
+    while f"{year:04d}-{month:02d}" <= last:
+        key = f"{year:04d}-{month:02d}"
+        filled.append(by_month.get(key, (key, 0.0, 0)))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return filled + undated
 
 
 def week_start(day: date) -> date:

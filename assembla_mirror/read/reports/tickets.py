@@ -16,7 +16,7 @@ from assembla_mirror.errors import ConfigError
 from assembla_mirror.read.reports.common import Report, resolve_spaces
 from assembla_mirror.store.reports import TICKETS_BY, ticket_count_rows
 
-__all__ = ["TICKETS_BY", "tickets"]
+__all__ = ["TICKETS_BY", "chart_points", "tickets"]
 
 
 def tickets(conn: Connection, by: str, *, spaces: Sequence[str] = ()) -> Report:
@@ -30,3 +30,18 @@ def tickets(conn: Connection, by: str, *, spaces: Sequence[str] = ()) -> Report:
     found = ticket_count_rows(conn, by, space_ids=space_ids)
     scope = f" in {len(space_ids)} space(s)" if space_ids else ""
     return Report(title=f"Tickets by {by}{scope}", columns=found.columns, rows=found.rows)
+
+
+def chart_points(report: Report, by: str) -> list[tuple[str, float]]:
+    """(label, tickets) per row of a :func:`tickets` report, for a bar chart: every
+    ticket of a status; the open tickets of an assignee or a milestone (what is left to
+    do). Labels name the space when the report covers several."""
+    records = report.records()
+    several = len({record["space"] for record in records}) > 1
+    count = "tickets" if by == "status" else "open"
+
+    def label(record: dict[str, object]) -> str:
+        name = f"{record[by]} ({record['state']})" if by == "status" else str(record[by])
+        return f"{name} · {record['space']}" if several else name
+
+    return [(label(record), float(record[count] or 0)) for record in records]
