@@ -411,9 +411,11 @@ def demo_command(db: str, scale: str, quiet: bool) -> None:
         f"""
 Open the mirror yourself:
   sqlite3 {db} "{SAMPLE_QUERY}"
-  pip install -e '.[datasette]' && mirror datasette --db {db}   # in the checkout
+  pip install -e '.[datasette,pandas]'    # once, in the checkout
+  mirror datasette --db {db}
   python -c "import pandas, sqlite3; \\
-    print(pandas.read_sql('{SAMPLE_QUERY}', sqlite3.connect('{db}')))"
+    print(pandas.read_sql('{SAMPLE_QUERY}', \\
+                          sqlite3.connect('{db}')))"
 """
     )
 

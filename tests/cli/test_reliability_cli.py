@@ -333,3 +333,16 @@ def test_a_deeply_nested_answer_is_printed_as_received(capsys: pytest.CaptureFix
 def test_a_shallow_answer_is_still_pretty_printed(capsys: pytest.CaptureFixture[str]) -> None:
     echo_raw(RawResponse(200, "application/json", '{"a": [1]}'))
     assert capsys.readouterr().out == '{\n  "a": [\n    1\n  ]\n}\n'
+
+
+def test_the_demos_hints_fit_80_columns_and_work_from_a_checkout(tmp_path: Path) -> None:
+    """What the demo suggests doing next: each line fits a terminal 80 columns wide, and
+    the install hint is one that works from a checkout (the package is not on PyPI)."""
+    db = tmp_path / "demo.db"
+    result = CliRunner().invoke(cli, ["demo", "--db", str(db), "--scale", "tiny"])
+    assert result.exit_code == 0, result.output
+    hints = result.output.split("Open the mirror yourself:", 1)[1].strip("\n").splitlines()
+    shown = [line.replace(str(db), "demo.db") for line in hints]
+    assert all(len(line) < 80 for line in shown), shown
+    assert "  pip install -e '.[datasette,pandas]'    # once, in the checkout" in shown
+    assert "  mirror datasette --db demo.db" in shown
