@@ -384,3 +384,16 @@ def test_a_recent_comment_or_time_entry_makes_a_ticket_active(
             (other_id[1], other_id[0], now),
         )
     assert not {first, second} & stale()
+
+
+def test_canned_queries_show_their_answer_not_their_sql(ds: Datasette, mirror: Path) -> None:
+    """A canned query's page opens on its form and rows; the SQL stays behind "Show SQL"
+    (``hide_sql``), which still shows it on demand."""
+    samples = sample_parameters(mirror)
+    name = next(iter(QUERIES))
+    page = get(ds, f"/assembla/{name}", **samples).text
+    assert "_show_sql=1" in page  # the link that shows it (shown SQL links _hide_sql)
+    assert "_hide_sql=1" not in page
+    shown = get(ds, f"/assembla/{name}", _show_sql="1", **samples).text
+    assert '<input type="hidden" name="_show_sql" value="1">' in shown
+    assert all(entry["hide_sql"] for entry in QUERIES.values())

@@ -25,5 +25,7 @@ TASK_DATES = (
 
 
 def query(title: str, description: str, sql: str) -> dict[str, Any]:
-    """A canned query entry of Datasette metadata."""
-    return {"title": title, "description": description, "sql": sql.strip()}
+    """A canned query entry of Datasette metadata. Its SQL is hidden until asked for
+    (``hide_sql``): people come for the answer, and a screenful of SQL above it pushes
+    the answer out of sight; "Show SQL" is one click away."""
+    return {"title": title, "description": description, "sql": sql.strip(), "hide_sql": True}
