@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 import socket
 import sqlite3
@@ -397,3 +398,14 @@ def test_canned_queries_show_their_answer_not_their_sql(ds: Datasette, mirror: P
     shown = get(ds, f"/assembla/{name}", _show_sql="1", **samples).text
     assert '<input type="hidden" name="_show_sql" value="1">' in shown
     assert all(entry["hide_sql"] for entry in QUERIES.values())
+
+
+def test_descriptions_are_plain_text(metadata: dict[str, Any]) -> None:
+    """The model's docstrings mark names up for Sphinx (double backquotes, ``:mod:``
+    roles); Datasette shows text as it is, so none of that markup reaches it."""
+    tables = metadata["databases"]["assembla"]["tables"]
+    texts = [entry["description"] for entry in tables.values()]
+    texts += [text for entry in tables.values() for text in entry["columns"].values()]
+    assert any("state" in text for text in texts)
+    marked = [text for text in texts if "``" in text or re.search(r":[a-z]+:`", text)]
+    assert marked == []

@@ -14,6 +14,7 @@ exactly the file it is written for.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +129,14 @@ def missing_descriptions(conn: Connection) -> list[str]:
     ]
 
 
+def plain(description: str | None) -> str:
+    """A description as Datasette shows it: plain text. The docstrings it comes from
+    mark names up as reStructuredText (double backquotes, roles such as ``:mod:``),
+    which a page would show literally."""
+    text = re.sub(r":[a-z]+:`~?\.?([^`]+)`", r"\1", description or "")
+    return text.replace("``", "")
+
+
 def build_metadata(conn: Connection, database: str) -> dict[str, Any]:
     """Datasette metadata for the mirror behind ``conn``, served as database ``database``.
 
@@ -136,8 +145,8 @@ def build_metadata(conn: Connection, database: str) -> dict[str, Any]:
     tables: dict[str, dict[str, Any]] = {}
     described = for_database(conn)
     for table, columns in schema_columns(conn).items():
-        entry: dict[str, Any] = {"description": described.table(table) or ""}
-        entry["columns"] = {column: described.column(table, column) or "" for column in columns}
+        entry: dict[str, Any] = {"description": plain(described.table(table))}
+        entry["columns"] = {column: plain(described.column(table, column)) for column in columns}
         entry.update(TABLES.get(table, {}))
         tables[table] = entry
     account = get_meta(conn, "caller_login")
