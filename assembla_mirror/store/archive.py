@@ -10,6 +10,8 @@ left out: its link arrives with the next run, which sees the ticket changed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, text
@@ -17,20 +19,6 @@ from sqlalchemy import Connection, bindparam, text
 from assembla_mirror.store.writes import ChangeCounter, chunks, delete_keys
 
 _TAGS_AFTER = text("SELECT id FROM tags WHERE space_id = :space AND id > :after ORDER BY id")
-_LINKED = text("SELECT ticket_id FROM ticket_tags WHERE tag_id = :tag")
-_PRESENT_TICKETS = text("SELECT id FROM tickets WHERE space_id = :space AND id IN :ids").bindparams(
-    bindparam("ids", expanding=True)
-)
-_UNLINK = text("DELETE FROM ticket_tags WHERE tag_id = :tag AND ticket_id IN :ids").bindparams(
-    bindparam("ids", expanding=True)
-)
-_TAGS_OF = text("SELECT tag_id FROM ticket_tags WHERE ticket_id = :ticket")
-_PRESENT_TAGS = text("SELECT id FROM tags WHERE space_id = :space AND id IN :ids").bindparams(
-    bindparam("ids", expanding=True)
-)
-_UNTAG = text("DELETE FROM ticket_tags WHERE ticket_id = :ticket AND tag_id IN :ids").bindparams(
-    bindparam("ids", expanding=True)
-)
 _LINK = text("INSERT INTO ticket_tags (ticket_id, tag_id, space_id) VALUES (:ticket, :tag, :space)")
 _LINK_WALK_SIZE = text(
     "SELECT count(*), coalesce(sum(pages), 0) FROM (SELECT g.id, "
@@ -51,6 +39,38 @@ def link_walk_size(conn: Connection, space_id: str) -> tuple[int, int]:
     return int(tags), int(pages)
 
 
+@dataclass(frozen=True)
+class _Side:
+    """One side of ``ticket_tags`` whose links are replaced: its column, the other
+    side's column, the other side's table, and each side's name in :data:`_LINK`."""
+
+    column: str
+    other: str
+    other_table: str
+    name: str
+    other_name: str
+
+    @cached_property
+    def linked(self) -> Any:
+        return text(f"SELECT {self.other} FROM ticket_tags WHERE {self.column} = :id")
+
+    @cached_property
+    def present(self) -> Any:
+        return text(
+            f"SELECT id FROM {self.other_table} WHERE space_id = :space AND id IN :ids"
+        ).bindparams(bindparam("ids", expanding=True))
+
+    @cached_property
+    def unlink(self) -> Any:
+        return text(
+            f"DELETE FROM ticket_tags WHERE {self.column} = :id AND {self.other} IN :ids"
+        ).bindparams(bindparam("ids", expanding=True))
+
+
+_TAG = _Side("tag_id", "ticket_id", "tickets", "tag", "ticket")
+_TICKET = _Side("ticket_id", "tag_id", "tags", "ticket", "tag")
+
+
 def replace_tag_links(
     conn: Connection,
     space_id: str,
@@ -62,20 +82,7 @@ def replace_tag_links(
 ) -> None:
     """Make the tickets linked to ``tag_id`` exactly ``ticket_ids`` (those the mirror holds
     in the tag's space); without ``remove_missing``, only add the links not stored."""
-    listed = set(ticket_ids)
-    stored = {int(row[0]) for row in conn.execute(_LINKED, {"tag": tag_id})}
-    gone = sorted(stored - listed) if remove_missing else []
-    for part in chunks(gone):
-        conn.execute(_UNLINK, {"tag": tag_id, "ids": list(part)})
-    new: list[int] = []
-    for part in chunks(sorted(listed - stored)):
-        found = conn.execute(_PRESENT_TICKETS, {"space": space_id, "ids": list(part)})
-        new += [int(row[0]) for row in found]
-    if new:
-        rows = [{"ticket": ticket, "tag": tag_id, "space": space_id} for ticket in new]
-        conn.execute(_LINK, rows)
-    if gone or new:
-        counter.add("ticket_tags", inserted=len(new), deleted=len(gone))
+    _replace_links(conn, _TAG, space_id, tag_id, ticket_ids, counter, remove_missing)
 
 
 def replace_ticket_links(
@@ -89,17 +96,30 @@ def replace_ticket_links(
 ) -> None:
     """Make the tags linked to ``ticket_id`` exactly ``tag_ids`` (those the mirror holds in
     the ticket's space); without ``remove_missing``, only add the links not stored."""
-    listed = set(tag_ids)
-    stored = {int(row[0]) for row in conn.execute(_TAGS_OF, {"ticket": ticket_id})}
+    _replace_links(conn, _TICKET, space_id, ticket_id, tag_ids, counter, remove_missing)
+
+
+def _replace_links(
+    conn: Connection,
+    side: _Side,
+    space_id: str,
+    key: int,
+    listed_ids: Iterable[int],
+    counter: ChangeCounter,
+    remove_missing: bool,
+) -> None:
+    """Make the links of ``key`` (on ``side``) exactly ``listed_ids``, as described above."""
+    listed = set(listed_ids)
+    stored = {int(row[0]) for row in conn.execute(side.linked, {"id": key})}
     gone = sorted(stored - listed) if remove_missing else []
     for part in chunks(gone):
-        conn.execute(_UNTAG, {"ticket": ticket_id, "ids": list(part)})
+        conn.execute(side.unlink, {"id": key, "ids": list(part)})
     new: list[int] = []
     for part in chunks(sorted(listed - stored)):
-        found = conn.execute(_PRESENT_TAGS, {"space": space_id, "ids": list(part)})
+        found = conn.execute(side.present, {"space": space_id, "ids": list(part)})
         new += [int(row[0]) for row in found]
     if new:
-        rows = [{"ticket": ticket_id, "tag": tag, "space": space_id} for tag in new]
+        rows = [{side.name: key, side.other_name: other, "space": space_id} for other in new]
         conn.execute(_LINK, rows)
     if gone or new:
         counter.add("ticket_tags", inserted=len(new), deleted=len(gone))
