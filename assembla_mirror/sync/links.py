@@ -45,15 +45,18 @@ def listing(stream: Stream) -> LinkWalk:
     return stream.listing
 
 
-def changed_by(ctx: SyncContext, parent: str) -> list[Stream]:
-    """The link streams this run mirrors whose links may change with ``parent``'s rows."""
+def mirrored(ctx: SyncContext) -> list[Stream]:
+    """The link streams this run mirrors."""
     return [
         stream
         for stream in ctx.streams.values()
-        if isinstance(stream.listing, LinkWalk)
-        and stream.listing.changed_by == parent
-        and ctx.mirrors(stream)
+        if isinstance(stream.listing, LinkWalk) and ctx.mirrors(stream)
     ]
+
+
+def changed_by(ctx: SyncContext, parent: str) -> list[Stream]:
+    """The link streams this run mirrors whose links may change with ``parent``'s rows."""
+    return [stream for stream in mirrored(ctx) if listing(stream).changed_by == parent]
 
 
 def parent_written(
@@ -78,10 +81,8 @@ def stale_items(ctx: SyncContext, conn: Connection, space_ids: list[str]) -> Non
     """Have the item lists (tags) refetched of the spaces whose links will be walked whole
     because they are dirty (a new tag may be on a changed ticket), unless this run
     fetched them already."""
-    for stream in ctx.streams.values():
-        if not (isinstance(stream.listing, LinkWalk) and ctx.mirrors(stream)):
-            continue
-        items = stream.listing.items
+    for stream in mirrored(ctx):
+        items = listing(stream).items
         for space_id in space_ids:
             state = load_state(conn, stream.name, space_id)
             if (

@@ -64,6 +64,7 @@ from assembla_mirror.sync.plan_items import pages as pages
 from assembla_mirror.sync.progress import NullProgress
 from assembla_mirror.sync.streams import STREAMS
 from assembla_mirror.sync.switches import files_folder, switched_off
+from assembla_mirror.sync.walks import listing as walk_listing
 from assembla_mirror.sync.walks import scopes, walk_mode
 
 
@@ -214,10 +215,8 @@ def estimate_walk(
     sizes: dict[str, int],
 ) -> None:
     """The walks the run would make (:func:`.walks.scopes` decides, as in a sync)."""
-    declared = stream.listing
-    assert isinstance(declared, NewestFirst)
     # Activity marks only what it tells of (tickets), not the files of a space.
-    marked = dirty if declared.hinted_by_activity else set()
+    marked = dirty if walk_listing(stream).hinted_by_activity else set()
     for scope in scopes(ctx, conn, stream, selected, dirty=marked):
         if scope.shared:
             note = f"{len(scope.spaces)} spaces"
