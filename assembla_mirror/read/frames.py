@@ -62,6 +62,7 @@ from assembla_mirror.read.typed_frames import (
     parse_day,
     space_list,
     table_columns,
+    view_kinds,
 )
 from assembla_mirror.store import listings
 from assembla_mirror.store.field_views import current_field_views, field_kind
@@ -115,7 +116,7 @@ def view(name: str, source: Source = DEFAULT_SOURCE) -> pd.DataFrame:
         views = listings.view_names(conn)
         if name not in views:
             raise ConfigError(f"no view {name!r}; the views are: {', '.join(views)}")
-        kinds: dict[str, Kind | None] = {}
+        kinds = view_kinds(name)
         spaces: list[str] = []  # a space's field view: that space's workflow
         for fields in current_field_views(conn):
             if fields.name == name:

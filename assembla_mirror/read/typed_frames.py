@@ -121,6 +121,32 @@ DERIVED_KINDS: dict[str, Kind] = {
     "total_estimate": "float",
 }
 
+
+def _as_in(table: str, *columns: str) -> dict[str, Kind | None]:
+    """``columns`` typed as the model types them in ``table``."""
+    return {column: column_kind(table, column) for column in columns}
+
+
+def view_kinds(view: str) -> dict[str, Kind | None]:
+    """The kinds of a named view's columns (:mod:`assembla_mirror.store.named_views`) where
+    its names mean something else than :data:`DERIVED_KINDS` says (``state`` is a name
+    there, not a code) or come straight from a table; empty for other views."""
+    if view in ("ticket_priorities", "ticket_states"):
+        return {"id": "int", "name": "str"}
+    if view == "ticket_overview":
+        dated = ("due_date", "completed_date", "created_on", "updated_at", "reporter_id")
+        names = ("state", "priority", "space", "milestone", "assignee")
+        return {**_as_in("tickets", *dated), **dict.fromkeys(names, "category"), "reporter": "str"}
+    if view == "time_entries":
+        return {
+            **_as_in("tasks", "begin_at", "end_at", "description", "billed"),
+            **dict.fromkeys(("space", "person", "milestone"), "category"),
+            "task_id": "int",
+            "ticket_number": "int",
+        }
+    return {}
+
+
 #: The dtype of a custom field's values, by how they are read (see
 #: :func:`assembla_mirror.store.field_views.field_kind`).
 FIELD_KINDS: dict[str, Kind] = {"number": "float", "date": "date", "person": "str", "text": "str"}

@@ -47,6 +47,9 @@ class Expressions:
     entry_milestone: str
     #: What time entry ``t`` was logged on: its ticket's (``k``) summary, or why there is none.
     entry_summary: str
+    #: Who ticket ``k`` is assigned to, named: the user ``u``'s name, else the name the
+    #: ticket carries, else the login or bare id, else ``(unassigned)``.
+    assignee: str
     #: Milestone ``m`` is due before today and not completed.
     overdue: str
     #: The estimates of a group of tickets ``k``, to the hundredth (0 for none).
@@ -89,6 +92,7 @@ def expressions(dialect: Dialect) -> Expressions:
             "CASE WHEN t.ticket_id IS NULL THEN '(no ticket)'"
             " ELSE COALESCE(k.summary, '(ticket not in mirror)') END"
         ),
+        assignee="COALESCE(u.name, k.assigned_to_name, u.login, k.assigned_to_id, '(unassigned)')",
         overdue=f"m.due_date < {today} AND NOT COALESCE(m.is_completed, FALSE)",
         estimate=dialect.rounded("COALESCE(SUM(k.total_estimate), 0)", 2),
         invested_hours=dialect.rounded("COALESCE(SUM(k.total_invested_hours), 0)", 2),

@@ -43,6 +43,7 @@ from assembla_mirror.store.expressions import expressions
 from assembla_mirror.store.field_views import field_views_current, refresh_field_views
 from assembla_mirror.store.flow import flow_view_definitions
 from assembla_mirror.store.hierarchy import ticket_hierarchy
+from assembla_mirror.store.named_views import named_view_definitions
 from assembla_mirror.store.runs import get_meta, set_meta
 
 #: The ``mirror_meta`` key recording which definitions the database holds.
@@ -54,8 +55,8 @@ SAMPLE_QUERY = "SELECT * FROM hours_by_space"
 
 def view_definitions(dialect: Dialect) -> dict[str, str]:
     """Every report view's ``SELECT``, by view name, in ``dialect``: those below, the
-    flow views of tickets' history (:mod:`.flow`) and the ticket hierarchy
-    (:mod:`.hierarchy`)."""
+    flow views of tickets' history (:mod:`.flow`), the lookup and named views
+    (:mod:`.named_views`) and the ticket hierarchy (:mod:`.hierarchy`)."""
     x = expressions(dialect)
     return {
         "hours_by_space": f"""
@@ -125,6 +126,7 @@ def view_definitions(dialect: Dialect) -> dict[str, str]:
             LEFT JOIN tickets AS k ON k.milestone_id = m.id
             GROUP BY m.id, s.name""",
         **flow_view_definitions(dialect),
+        **named_view_definitions(dialect),
         "ticket_hierarchy": ticket_hierarchy(dialect),
     }
 
@@ -164,7 +166,9 @@ def create_views(
 ) -> None:
     """Replace the views named in ``definitions`` (and drop ``also_drop``), in the caller's
     transaction, and record the definitions in ``mirror_meta``."""
-    for name in dict.fromkeys([*(also_drop or []), *definitions]):
+    # Dependents first (PostgreSQL refuses to drop a view another one reads): a view
+    # comes after the views it reads, and views no longer defined may read any.
+    for name in reversed(dict.fromkeys([*definitions, *(also_drop or [])])):
         conn.exec_driver_sql(f"DROP VIEW IF EXISTS {quote(name)}")
     for name, select in definitions.items():
         conn.exec_driver_sql(f"CREATE VIEW {quote(name)} AS {select}")

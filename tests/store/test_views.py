@@ -28,6 +28,7 @@ from assembla_mirror.store.database import migrations_dir, open_db, open_existin
 from assembla_mirror.store.dialect import Dialect
 from assembla_mirror.store.expressions import expressions, for_datasette, hours_per_space
 from assembla_mirror.store.flow import flow_view_definitions
+from assembla_mirror.store.named_views import named_view_definitions
 from assembla_mirror.store.runs import get_meta, set_meta
 from assembla_mirror.store.sqlite import SQLITE, SQLiteDialect
 from assembla_mirror.store.views import META_KEY, definitions_record, view_definitions
@@ -178,8 +179,9 @@ CHANGED_SINCE_0001 = {"hours_by_ticket", "hours_by_milestone"}
 def test_each_view_is_defined_once_and_answers_as_the_frozen_text_did(engine: Engine) -> None:
     frozen = frozen_views()
     # and the flow views of tickets' history (tests/store/test_flow_views.py) and the
-    # ticket hierarchy (tests/store/test_archive_views.py), defined since
-    later = {*flow_view_definitions(SQLITE), "ticket_hierarchy"}
+    # ticket hierarchy (tests/store/test_archive_views.py) and the named views
+    # (tests/store/test_named_views.py), defined since
+    later = {*flow_view_definitions(SQLITE), *named_view_definitions(SQLITE), "ticket_hierarchy"}
     assert set(view_definitions(SQLITE)) == set(frozen) | later
     with engine.connect() as conn:
         assert get_meta(conn, META_KEY) == definitions_record(view_definitions(SQLITE))

@@ -6,8 +6,9 @@ by its model's docstring, a column by its declaration in
 views (and their columns), which no model declares. A view column found in the
 database without a description fails ``tests/read/test_use_datasette.py``, so a
 migration that adds a view or a view column must add a line below. The views of
-tickets' history and the ticket hierarchy are described beside their definitions
-(:mod:`assembla_mirror.store.flow`, :mod:`assembla_mirror.store.hierarchy`). Codes
+tickets' history, the named views and the ticket hierarchy are described beside their
+definitions (:mod:`assembla_mirror.store.flow`, :mod:`assembla_mirror.store.named_views`,
+:mod:`assembla_mirror.store.hierarchy`). Codes
 follow Assembla's API.
 
 The custom field views (``ticket_fields_<space>``) are made from a mirror's own
@@ -25,6 +26,7 @@ from assembla_mirror.model.tables import MODELS
 from assembla_mirror.store.field_views import field_view_descriptions
 from assembla_mirror.store.flow import FLOW_COLUMN_DESCRIPTIONS, FLOW_VIEW_DESCRIPTIONS
 from assembla_mirror.store.hierarchy import HIERARCHY_COLUMNS, HIERARCHY_DESCRIPTION
+from assembla_mirror.store.named_views import NAMED_COLUMN_DESCRIPTIONS, NAMED_VIEW_DESCRIPTIONS
 
 #: Views the migrations create, and what they answer.
 VIEWS = {
@@ -47,6 +49,7 @@ VIEWS = {
     ),
     # the views of tickets' history and the hierarchy, described where they are defined
     **FLOW_VIEW_DESCRIPTIONS,
+    **NAMED_VIEW_DESCRIPTIONS,
     "ticket_hierarchy": HIERARCHY_DESCRIPTION,
 }
 
@@ -114,6 +117,7 @@ UNMODELLED_COLUMNS: dict[str, dict[str, str]] = {
         "overdue": "Due before today and not completed.",
     },
     **FLOW_COLUMN_DESCRIPTIONS,
+    **NAMED_COLUMN_DESCRIPTIONS,
     "ticket_hierarchy": HIERARCHY_COLUMNS,
 }
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from assembla_mirror.read.datasette.dashboards import dashboards
 from assembla_mirror.read.datasette.descriptions import for_database
 from assembla_mirror.read.datasette.queries import QUERIES
 from assembla_mirror.store.runs import get_meta
@@ -38,9 +39,11 @@ __all__ = [
 _TICKET_SEARCH = {"fts_table": "tickets_fts", "fts_pk": "id"}
 
 #: Per table or view: label column, facets, default sort, hidden, full-text search.
-#: Facets use names rather than ids where the table has them (``assigned_to_name``,
-#: ``space_name``): Datasette labels facet values only through declared foreign
-#: keys, and Assembla's cross references are not declared (they may dangle).
+#: Datasette names a facet's values only through declared foreign keys (``space_id``,
+#: ``custom_field_id``), and most of Assembla's cross references are not declared (they
+#: may dangle): so facets are on names (``ticket_overview``, ``time_entries``, the report
+#: views) or declared keys, never on bare ids or codes. The tables' cells still show
+#: names: the mirror's plugin (:mod:`.plugin`) labels ids and codes.
 TABLES: dict[str, dict[str, Any]] = {
     "spaces": {"label_column": "name", "sort": "name"},
     "users": {"label_column": "name", "sort": "name"},
@@ -50,39 +53,39 @@ TABLES: dict[str, dict[str, Any]] = {
         "facets": ["space_id", "is_completed", "planner_type"],
         "sort_desc": "due_date",
     },
-    "ticket_statuses": {"label_column": "name", "facets": ["space_id", "state"]},
+    "ticket_statuses": {"label_column": "name", "facets": ["space_id"]},
     "custom_fields": {"label_column": "title", "facets": ["space_id", "type"]},
     "tickets": {
         "label_column": "summary",
-        "facets": [
-            "status",
-            "state",
-            "priority",
-            "assigned_to_name",
-            "milestone_id",
-            "space_id",
-        ],
+        "facets": ["status", "assigned_to_name", "space_id"],
         "sort_desc": "updated_at",
         **_TICKET_SEARCH,
     },
+    "ticket_overview": {
+        "facets": ["space", "status", "state", "priority", "milestone", "assignee"],
+        "sort_desc": "updated_at",
+    },
+    "time_entries": {"facets": ["space", "person", "milestone"], "sort_desc": "begin_at"},
+    "ticket_priorities": {"sort": "id"},
+    "ticket_states": {"sort": "id"},
     "ticket_custom_fields": {"facets": ["title", "custom_field_id"]},
     "ticket_comments": {
-        "facets": ["space_id", "user_name"],
+        "facets": ["user_name"],
         "sort_desc": "created_on",
         "fts_table": "ticket_comments_fts",
         "fts_pk": "id",
     },
     "tasks": {
         "label_column": "description",
-        "facets": ["space_id", "user_id", "billed"],
+        "facets": ["space_id", "billed"],
         "sort_desc": "begin_at",
     },
-    "time_logs": {"facets": ["user_id", "is_timeout"], "sort_desc": "created_at"},
+    "time_logs": {"facets": ["is_timeout"], "sort_desc": "created_at"},
     "events": {
         "facets": ["object", "operation", "space_name", "author_name"],
         "sort_desc": "date",
     },
-    "ticket_changes": {"facets": ["field", "source", "space_id"], "sort_desc": "changed_at"},
+    "ticket_changes": {"facets": ["field", "source"], "sort_desc": "changed_at"},
     "deleted_tickets": {"label_column": "summary", "sort_desc": "deleted_at"},
     "sync_runs": {"facets": ["outcome", "mode"], "sort_desc": "started_at"},
     # Bookkeeping of the sync itself: reachable, but not in the way.
@@ -91,7 +94,7 @@ TABLES: dict[str, dict[str, Any]] = {
     "search_pending": {"hidden": True},
     "alembic_version": {"hidden": True},
     "hours_by_space": {"sort_desc": "hours"},
-    "hours_by_user_week": {"facets": ["space_name", "user_login"], "sort_desc": "week_start"},
+    "hours_by_user_week": {"facets": ["space_name", "user_name"], "sort_desc": "week_start"},
     "hours_by_ticket": {"facets": ["status", "milestone_title"], "sort_desc": "hours"},
     "hours_by_milestone": {"facets": ["space_name"], "sort_desc": "hours"},
     "open_tickets_by_status": {"facets": ["space_name", "status"], "sort_desc": "tickets"},
@@ -110,7 +113,9 @@ TABLES: dict[str, dict[str, Any]] = {
 DESCRIPTION = (
     "A local copy of an Assembla account: spaces, people, milestones, tickets, comments, "
     "time entries and activity, kept current by `mirror sync`. Datetimes are UTC. "
-    "Start with the report views (hours_by_space, milestone_progress ...), the history "
+    "Start with ticket_overview and time_entries (names, not ids, to facet on), the "
+    "dashboard of charts (/-/dashboards), the report views (hours_by_space, "
+    "milestone_progress ...), the history "
     "views (ticket_status_intervals, ticket_flow, cumulative_flow ...), ticket_hierarchy, "
     "the custom fields as typed columns (ticket_fields_<space>) and the queries "
     "below; the tickets table searches summaries and descriptions."
@@ -161,6 +166,7 @@ def build_metadata(conn: Connection, database: str) -> dict[str, Any]:
                 "queries": QUERIES,
             }
         },
+        "plugins": {"datasette-dashboards": dashboards(database)},
     }
 
 

@@ -70,13 +70,14 @@ WITH cutoff(at) AS (
   SELECT datetime('now', '-' || CAST(COALESCE(NULLIF(:days, ''), '30') AS INTEGER) || ' days')
 )
 SELECT s.name AS space, k.number, k.summary, k.status,
-       COALESCE(k.assigned_to_name, k.assigned_to_id, '(unassigned)') AS assignee,
+       {X.assignee} AS assignee,
        k.updated_at AS last_update,
        (SELECT MAX(t.begin_at) FROM tasks AS t WHERE t.ticket_id = k.id) AS last_time_logged,
        CAST(julianday('now') - julianday(MAX(k.updated_at, COALESCE(
          (SELECT MAX(t.begin_at) FROM tasks AS t WHERE t.ticket_id = k.id), ''))) AS INTEGER)
          AS idle_days
-FROM tickets AS k JOIN spaces AS s ON s.id = k.space_id, cutoff
+FROM tickets AS k JOIN spaces AS s ON s.id = k.space_id
+LEFT JOIN users AS u ON u.id = k.assigned_to_id, cutoff
 WHERE k.state = 1 AND {SPACE}
   AND k.updated_at < cutoff.at
   AND NOT EXISTS (SELECT 1 FROM tasks AS t WHERE t.ticket_id = k.id
@@ -87,11 +88,12 @@ ORDER BY idle_days DESC, space, k.number"""
 
 CLOSED_TICKETS = f"""
 SELECT s.name AS space, k.number, k.summary, k.status, m.title AS milestone,
-       COALESCE(k.assigned_to_name, k.assigned_to_id) AS assignee, k.completed_date,
+       {X.assignee} AS assignee, k.completed_date,
        ROUND((SELECT SUM(t.hours) FROM tasks AS t WHERE t.ticket_id = k.id), 2) AS hours
 FROM tickets AS k
 JOIN spaces AS s ON s.id = k.space_id
 LEFT JOIN milestones AS m ON m.id = k.milestone_id
+LEFT JOIN users AS u ON u.id = k.assigned_to_id
 WHERE k.state = 0 AND {SPACE}
   AND (:from = '' OR k.completed_date >= :from)
   AND (:to = '' OR k.completed_date < date(:to, '+1 day'))
@@ -101,7 +103,7 @@ WORKLOAD = f"""
 WITH cutoff(at) AS (
   SELECT datetime('now', '-' || CAST(COALESCE(NULLIF(:days, ''), '14') AS INTEGER) || ' days')
 )
-SELECT COALESCE(u.name, k.assigned_to_name, k.assigned_to_id, '(unassigned)') AS assignee,
+SELECT {X.assignee} AS assignee,
        COUNT(*) AS open_tickets,
        SUM(k.priority <= 2) AS high_priority,
        ROUND(SUM(COALESCE(k.total_estimate, 0)), 2) AS estimate,

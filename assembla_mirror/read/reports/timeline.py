@@ -29,11 +29,10 @@ from assembla_mirror.store.flow_reports import (
     ticket_subjects,
     titles_of_milestones,
 )
+from assembla_mirror.store.named_views import PRIORITIES
 
 __all__ = ["EVENT_COLUMNS", "STAY_COLUMNS", "Timeline", "display_value", "ticket_timeline"]
 
-#: Assembla's priorities by code.
-PRIORITIES = {"1": "Highest", "2": "High", "3": "Normal", "4": "Low", "5": "Lowest"}
 #: How the timeline names the fields that hold ids.
 FIELD_LABELS = {"assigned_to_id": "assignee", "milestone_id": "milestone"}
 
@@ -96,7 +95,8 @@ def display_value(
         key = _int(value)
         return milestones.get(key, f"milestone {value}") if key is not None else value
     if field == "priority":
-        return PRIORITIES.get(value.split(".")[0], value)
+        code = value.split(".")[0]
+        return PRIORITIES.get(int(code), value) if code.isdigit() else value
     return value
 
 

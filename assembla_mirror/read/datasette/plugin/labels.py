@@ -1,0 +1,81 @@
+"""Names for the ids and codes the mirror's tables hold, as Datasette pages show them.
+
+Assembla's cross references are not declared as foreign keys (they may name a row
+the mirror does not hold), so Datasette cannot label them itself. These tables say
+what names each kind of id or code, for the plugin's cells and row titles.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from assembla_mirror.store.named_views import PRIORITIES, STATES
+
+__all__ = ["CODES", "NAMES", "REFERENCES", "NameCache"]
+
+_PERSON = "COALESCE(name, login)"
+_TICKET = "'#' || number || ' ' || COALESCE(summary, '')"
+
+#: What names a row, by table: SQL over that row. It titles the row's page and labels
+#: the ids that point at the row (tickets by ``#number``, as Assembla shows them).
+NAMES: dict[str, str] = {
+    "tickets": _TICKET,
+    "deleted_tickets": _TICKET,
+    "spaces": "name",
+    "users": _PERSON,
+    "milestones": "title",
+    "ticket_statuses": "name",
+    "custom_fields": "title",
+    "tags": "name",
+    "attachments": "filename",
+}
+
+#: Columns holding another row's id, by column name: the table of that row.
+REFERENCES: dict[str, str] = {
+    "space_id": "spaces",
+    "milestone_id": "milestones",
+    "user_id": "users",
+    "assigned_to_id": "users",
+    "reporter_id": "users",
+    "ticket_id": "tickets",
+    "custom_field_id": "custom_fields",
+    "tag_id": "tags",
+}
+
+#: Columns holding a code, by table and column: the code's names.
+CODES: dict[tuple[str, str], dict[int, str]] = {
+    ("tickets", "priority"): PRIORITIES,
+    ("tickets", "state"): STATES,
+    ("deleted_tickets", "state"): STATES,
+    ("ticket_statuses", "state"): STATES,
+}
+
+#: How long a name is reused: a sync may rename things while Datasette runs, and a
+#: page shows the same id on many rows.
+CACHE_SECONDS = 10.0
+#: How many names are kept at most (then the cache starts afresh).
+CACHE_SIZE = 10_000
+
+Lookup = Callable[[str, str, Any], Awaitable[str | None]]
+
+
+class NameCache:
+    """Recently looked-up names, by (database, table, id), for :data:`CACHE_SECONDS`."""
+
+    def __init__(self) -> None:
+        self._names: dict[tuple[str, str, str], tuple[float, str | None]] = {}
+
+    async def name(self, database: str, table: str, key: Any, lookup: Lookup) -> str | None:
+        """The name of row ``key`` of ``table``, from the cache or from ``lookup``."""
+        slot = (database, table, str(key))
+        now = time.monotonic()
+        held = self._names.get(slot)
+        if held is not None and now - held[0] < CACHE_SECONDS:
+            return held[1]
+        name = await lookup(database, table, key)
+        if len(self._names) >= CACHE_SIZE:
+            self._names.clear()
+        self._names[slot] = (now, name)
+        return name
