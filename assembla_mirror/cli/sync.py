@@ -25,6 +25,7 @@ from assembla_mirror.cli.display import (
 )
 from assembla_mirror.cli.render import table
 from assembla_mirror.demo import run_demo
+from assembla_mirror.read.datasette.dashboards import DASHBOARD
 from assembla_mirror.read.status import MirrorStatus, mirror_status
 from assembla_mirror.store.database import (
     current_revision,
@@ -412,7 +413,7 @@ def demo_command(db: str, scale: str, quiet: bool) -> None:
 Open the mirror yourself:
   sqlite3 {db} "{SAMPLE_QUERY}"
   pip install -e '.[datasette,pandas]'    # once, in the checkout
-  mirror datasette --db {db}
+  mirror datasette --db {db}    # charts: /-/dashboards/{DASHBOARD}
   python -c "import pandas, sqlite3; \\
     print(pandas.read_sql('{SAMPLE_QUERY}', \\
                           sqlite3.connect('{db}')))"
