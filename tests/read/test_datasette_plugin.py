@@ -21,6 +21,7 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 from datasette.app import Datasette
+from markupsafe import escape
 
 from assembla_mirror.read.datasette import build_metadata
 from assembla_mirror.read.datasette.dashboards import DASHBOARD, dashboards
@@ -223,3 +224,25 @@ def test_every_chart_s_query_answers_within_the_row_limit(
 def test_no_canned_query_is_a_write(metadata: dict[str, Any]) -> None:
     # The export runs canned queries as they are: none may change the mirror.
     assert not [name for name, query in QUERIES.items() if query.get("write")]
+
+
+def test_a_team_list_value_shows_the_person(ds: Datasette, synced_mirror: Path) -> None:
+    found = rows(
+        synced_mirror,
+        "SELECT f.ticket_id, f.value, u.name FROM ticket_custom_fields AS f"
+        " JOIN custom_fields AS c ON c.id = f.custom_field_id"
+        " JOIN users AS u ON u.id = f.value WHERE c.type = 'Team List' LIMIT 1",
+    )
+    assert found, "the shared mirror has a Team List value"
+    ((ticket, user, name),) = found
+    page = get(ds, "/assembla/ticket_custom_fields", ticket_id=str(ticket)).text
+    assert f'href="/assembla/users/{user}" title="{user}">{name}</a>' in page
+    # a text field's value is left as it is
+    ((text_value,),) = rows(
+        synced_mirror,
+        "SELECT f.value FROM ticket_custom_fields AS f JOIN custom_fields AS c"
+        " ON c.id = f.custom_field_id WHERE c.type = 'Text' AND f.value <> '' LIMIT 1",
+    )
+    assert f'<td class="col-value type-str">{escape(str(text_value))}</td>' in (
+        get(ds, "/assembla/ticket_custom_fields", value=str(text_value)).text
+    )

@@ -5,8 +5,8 @@ Installed with the package (the ``datasette`` entry point in ``pyproject.toml``)
 databases that are mirrors (they hold ``mirror_meta``) and leaves others alone:
 
 * cells holding an id (``space_id``, ``milestone_id``, ``user_id`` ...) show the name
-  of the row they point at, linked to it, and ``priority`` and ``state`` codes show
-  their names (:mod:`.labels`);
+  of the row they point at, linked to it, as do Team List custom field values (user
+  ids), and ``priority`` and ``state`` codes show their names (:mod:`.labels`);
 * a row's page is titled by what it is (``#42 Login fails``), not by its internal id;
 * a table's column descriptions fold under one line instead of filling the screen
   before any data (each column's menu still shows its own);
@@ -30,9 +30,12 @@ from markupsafe import Markup
 
 from assembla_mirror.read.datasette.plugin.export import ROUTE, export_csv, export_url
 from assembla_mirror.read.datasette.plugin.labels import CODES, NAMES, REFERENCES, NameCache
+from assembla_mirror.store.field_views import field_kind
 
 #: The table that marks a database as a mirror.
 MIRROR_MARK = "mirror_meta"
+#: The name cache's key for custom fields' types.
+FIELD_TYPES = "custom_fields.type"
 
 _Hook = TypeVar("_Hook", bound=Callable[..., Any])
 
@@ -68,12 +71,32 @@ async def row_name(datasette: Any, database: str, table: str, key: Any) -> str |
     return None if row is None or row[0] is None else str(row[0])
 
 
+async def field_type(datasette: Any, database: str, _table: str, key: Any) -> str | None:
+    """The type of custom field ``key`` (``Team List`` ...)."""
+    result = await datasette.get_database(database).execute(
+        "SELECT type FROM custom_fields WHERE id = :id", {"id": key}
+    )
+    row = result.first()
+    return None if row is None else row[0]
+
+
+def _link(datasette: Any, database: str, table: str, key: Any, name: str) -> Markup:
+    """``name``, linked to row ``key`` of ``table``; the id shows on hover."""
+    href = datasette.urls.row(database, table, tilde_encode(str(key)))
+    return Markup('<a href="{}" title="{}">{}</a>').format(href, key, name)
+
+
 @hookimpl
-def render_cell(value: Any, column: str, table: str | None, database: str, datasette: Any) -> Any:
-    """A code's name, or the name of the row an id points at (linked to it)."""
+def render_cell(
+    row: Any, value: Any, column: str, table: str | None, database: str, datasette: Any
+) -> Any:
+    """A code's name, or the name of the row an id points at (linked to it); a Team List
+    custom field's value, a user id, as the person's name."""
     # Datasette labels declared foreign keys itself (their values come as dicts).
     if table is None or value == "" or not isinstance(value, str | int):
         return None
+    if (table, column) == ("ticket_custom_fields", "value"):
+        return _team_member(row, value, database, datasette)
     codes = CODES.get((table, column))
     target = REFERENCES.get(column)
     if codes is None and target is None:
@@ -89,10 +112,30 @@ def render_cell(value: Any, column: str, table: str | None, database: str, datas
         name = await _NAMES.name(database, target, value, partial(row_name, datasette))
         if name is None:  # an id the mirror does not hold: shown as stored
             return None
-        href = datasette.urls.row(database, target, tilde_encode(str(value)))
-        return Markup('<a href="{}" title="{}">{}</a>').format(href, value, name)
+        return _link(datasette, database, target, value, name)
 
     return label
+
+
+def _team_member(row: Any, value: Any, database: str, datasette: Any) -> Any:
+    """The person a Team List custom field's ``value`` names (None for other fields)."""
+    try:
+        field = row["custom_field_id"]
+    except (IndexError, KeyError):
+        return None
+    if isinstance(field, dict):  # a declared key Datasette labelled: its value inside
+        field = field.get("value")
+
+    async def person() -> Markup | None:
+        if not await is_mirror(datasette, database):
+            return None
+        kind = await _NAMES.name(database, FIELD_TYPES, field, partial(field_type, datasette))
+        if field_kind(kind) != "person":
+            return None
+        name = await _NAMES.name(database, "users", value, partial(row_name, datasette))
+        return None if name is None else _link(datasette, database, "users", value, name)
+
+    return person
 
 
 @hookimpl
