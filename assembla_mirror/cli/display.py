@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from assembla_mirror.sync.overall import Overall
 from assembla_mirror.sync.streams import progress_unit
 
 REDRAW_SECONDS = 0.1
@@ -86,6 +87,14 @@ class TerminalProgress:
         self._drawn = 0
         self._last_draw = 0.0
         self._lock = threading.Lock()
+        #: The whole run, drawn below the streams once the sync tells it.
+        self._overall: Overall | None = None
+
+    def overall(self, status: Overall) -> None:
+        """The whole run's state: drawn as the last line (see :func:`format_overall`)."""
+        with self._lock:
+            self._overall = status
+            self._draw(force=status.finished)
 
     def begin(self, key: str, label: str, total: int | None = None) -> None:
         """A stream starts (``label`` names it; ``total`` items when known)."""
@@ -153,6 +162,9 @@ class TerminalProgress:
         for line in self._lines.values():
             self.stream.write(self._format(line, now)[:width] + "\n")
         self._drawn = len(self._lines)
+        if self._overall is not None:
+            self.stream.write(format_overall(self._overall)[:width] + "\n")
+            self._drawn += 1
         self.stream.flush()
 
     @staticmethod
@@ -182,6 +194,20 @@ class PlainProgress:
         self._labels: dict[str, str] = {}
         self._rows: dict[str, int] = {}
         self._lock = threading.Lock()
+        #: The last tenth of the run announced (a line each: no cursor to redraw one).
+        self._tenths = 0
+
+    def overall(self, status: Overall) -> None:
+        """Print the whole run's state each time another tenth of it is done, and at the end."""
+        fraction = status.fraction
+        if fraction is None:
+            return
+        with self._lock:
+            # 100% waits for the run's end: the last requests may be still to come.
+            tenths = min(int(fraction * 10), 9)
+            if tenths > self._tenths or (status.finished and self._tenths < 11):
+                self._tenths = 11 if status.finished else tenths
+                self._print(format_overall(status))
 
     def begin(self, key: str, label: str, total: int | None = None) -> None:
         """Remember the stream's label for its final line."""
@@ -211,6 +237,35 @@ class PlainProgress:
 
     def _print(self, text: str) -> None:
         print(text, file=self.stream, flush=True)
+
+
+def format_overall(status: Overall) -> str:
+    """The overall line: ``overall 37% · ~4 min left · 312 of ~843 requests``.
+
+    While the walks are still sizing the run (Assembla tells no counts), only the
+    requests made so far: a percentage then would be made up.
+    """
+    if status.finished:
+        return f" ✓ overall 100% · {status.requests:,} requests in {format_age(status.elapsed)}"
+    fraction = status.fraction
+    if fraction is None or status.expected is None:
+        return f" … overall: sizing the account · {status.requests:,} requests so far"
+    parts = [f" … overall {fraction:.0%}"]
+    left = status.seconds_left
+    if left is not None:
+        parts.append(f"{format_left(left)} left")
+    parts.append(f"{status.requests:,} of ~{status.expected:,} requests")
+    return " · ".join(parts)
+
+
+def format_left(seconds: float) -> str:
+    """A rough time left: ``~40s``, ``~4 min``, ``~2h 10m`` (an estimate: no false precision)."""
+    if seconds < 90:
+        return f"~{max(1, round(seconds))}s"
+    if seconds < 90 * 60:
+        return f"~{round(seconds / 60)} min"
+    minutes = round(seconds / 60)
+    return f"~{minutes // 60}h {minutes % 60:02d}m"
 
 
 def format_duration(seconds: float) -> str:

@@ -38,13 +38,26 @@ def flow_text(report: FlowReport, width: int = 80) -> str:
     parts = []
     for block in _blocks(shown, needs, width):
         parts.append(
-            table([shown[i] for i in block], [[row[i] for i in block] for row in report.rows])
+            table(
+                [shown[i] for i in block],
+                [[row[i] for i in block] for row in report.rows],
+                width=None,  # laid out for ``width`` already: never re-wrapped
+            )
         )
     cut = [f"{short} {full}" for short, full in zip(shown, headings, strict=True) if short != full]
-    lines = [textwrap.fill(report.title, width), "", "\n\n".join(parts)]
+    lines = [fill(report.title, width), "", "\n\n".join(parts)]
     if cut:
-        lines += ["", textwrap.fill("Columns: " + "; ".join(cut), width)]
+        lines += ["", fill("Columns: " + "; ".join(cut), width)]
     return "\n".join(lines)
+
+
+def fill(text: str, width: int) -> str:
+    """``text`` broken between words to fit ``width`` columns, the last one left free (some
+    terminals wrap as soon as it is written). Never inside a word: not at a hyphen (a date,
+    ``2025-12-09``), and a word longer than a line (a URL) is kept whole."""
+    return textwrap.fill(
+        text, width=max(width - 1, 20), break_long_words=False, break_on_hyphens=False
+    )
 
 
 def _width(shown: list[str], needs: list[int]) -> int:
@@ -101,7 +114,7 @@ def cycle_text(report: CycleReport, width: int = 80) -> str:
     """The groups under two headings (cycle time, lead time: median and 85th percentile
     each), their labels cut to fit ``width``, and a line for all the tickets."""
     if not report.rows:
-        return f"{textwrap.fill(report.title, width)}\n\n(no tickets closed)"
+        return f"{fill(report.title, width)}\n\n(no tickets closed)"
     labels = report.columns[: report.columns.index("closed")]
     headings = (*labels, "closed", "median", "p85", "median", "p85")
     numbers = [[_cell(value) for value in row[len(labels) :]] for row in report.rows]
@@ -115,7 +128,7 @@ def cycle_text(report: CycleReport, width: int = 80) -> str:
         [clip(row[i], widths[i]) for i in range(len(labels))] + list(row[len(labels) :])
         for row in report.rows
     ]
-    body = table(headings, rows)
+    body = table(headings, rows, width=None)  # its labels are cut to fit already
     dashes = [(m.start(), m.end()) for m in re.finditer(r"-+", body.split("\n")[1])]
     groups = ""
     for first, name in ((-4, "cycle time"), (-2, "lead time")):
@@ -127,9 +140,7 @@ def cycle_text(report: CycleReport, width: int = 80) -> str:
         for name in CYCLE_STATS
     )
     footer = f"All {overall['closed']:,} closed tickets, in days: {stats}"
-    return "\n".join(
-        [textwrap.fill(report.title, width), "", groups, body, "", textwrap.fill(footer, width)]
-    )
+    return "\n".join([fill(report.title, width), "", groups, body, "", fill(footer, width)])
 
 
 def _label_widths(report: CycleReport, labels: Sequence[str], room: int) -> list[int]:
@@ -174,7 +185,7 @@ def timeline_text(timeline: Timeline, width: int = 80) -> str:
     room -= max(4, max(display_width(row[2]) for row in rows)) + 2
     for row in rows:
         row[3] = clip(row[3], max(room, 12))
-    lines.append(table(("when", "who", "field", "change"), rows))
+    lines.append(table(("when", "who", "field", "change"), rows, width=None))
     stays = [
         (
             record["stay"],
@@ -187,7 +198,7 @@ def timeline_text(timeline: Timeline, width: int = 80) -> str:
         for record in timeline.stays.records()
     ]
     lines += ["", "Stays in each status", ""]
-    lines.append(table(("stay", "status", "state", "from", "to", "for"), stays))
+    lines.append(table(("stay", "status", "state", "from", "to", "for"), stays, width=None))
     return "\n".join(lines)
 
 

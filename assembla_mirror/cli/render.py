@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import textwrap
+import shutil
+import sys
 import unicodedata
 from collections.abc import Sequence
 from typing import Any
@@ -18,42 +19,81 @@ def _pad(text: str, width: int, *, right: bool) -> str:
     return fill + text if right else text + fill
 
 
+#: ``table(width=...)``'s default: the terminal's width when stdout is one, else no limit.
+AUTO = -1
+
+
 def table(
-    headers: Sequence[str], rows: Sequence[Sequence[Any]], *, width: int | None = None
+    headers: Sequence[str], rows: Sequence[Sequence[Any]], *, width: int | None = AUTO
 ) -> str:
     """Align ``rows`` under ``headers``; numbers right-aligned, text left-aligned.
 
-    With ``width`` (a terminal's columns), a last column of text that would run past it
-    is wrapped between words onto lines of its own, under that column: the terminal
-    would otherwise break it mid-word at its edge.
+    With a ``width`` (a terminal's columns; by default stdout's when it is a
+    terminal, none when piped), a table that would run past it has its widest
+    columns of text narrowed, each cell wrapped between words onto lines of its
+    own under its column: the terminal would otherwise break lines mid-word at
+    its edge. Numbers are never wrapped, and a word longer than its column (a
+    URL) is kept whole, so a table of such cells may still be wider.
     """
+    limit = _limit(width)
     cells = [[_cell(value) for value in row] for row in rows]
     numeric = [
         bool(rows) and all(isinstance(row[i], int | float) or row[i] is None for row in rows)
         for i in range(len(headers))
     ]
-    last = len(headers) - 1
-    lead = sum(_widths(headers, cells)[:last]) + 2 * last
-    room = None if width is None or numeric[last] else max(width - 1 - lead, 20)
-    if room is not None:
-        cells = [
-            [*row[:last], *(_wrapped(row[last], room) or [""])[:1]] for row in cells
-        ]  # the first line of each; the rest follow below
-    widths = _widths(headers, cells)
+    heads = list(headers)
+    widths = _widths(heads, cells)
+    if limit is not None:
+        widths = _fit(widths, [heads, *cells], numeric, limit)
 
-    def line(values: Sequence[str]) -> str:
+    def lines(values: Sequence[str]) -> list[str]:
         parts = [
-            _pad(value, width, right=right)
-            for value, width, right in zip(values, widths, numeric, strict=True)
+            _wrapped(value, size) if display_width(value) > size else [value]
+            for value, size in zip(values, widths, strict=True)
         ]
-        return "  ".join(parts).rstrip()
+        return [
+            "  ".join(
+                _pad(part[row] if row < len(part) else "", size, right=right)
+                for part, size, right in zip(parts, widths, numeric, strict=True)
+            ).rstrip()
+            for row in range(max(len(part) for part in parts))
+        ]
 
-    out = [line(list(headers)), line(["-" * width for width in widths])]
-    for row, values in zip(cells, rows, strict=True):
-        out.append(line(row))
-        if room is not None:
-            out += [" " * lead + more for more in _wrapped(_cell(values[last]), room)[1:]]
+    out = [*lines(heads), "  ".join("-" * size for size in widths)]
+    for row in cells:
+        out += lines(row)
     return "\n".join(out)
+
+
+def _limit(width: int | None) -> int | None:
+    """The columns a table may take: one less than the terminal's (some terminals wrap
+    as soon as the last column is written)."""
+    if width == AUTO:
+        if not sys.stdout.isatty():
+            return None
+        width = shutil.get_terminal_size().columns
+    return None if width is None else width - 1
+
+
+def _fit(
+    widths: list[int], cells: Sequence[Sequence[str]], numeric: list[bool], limit: int
+) -> list[int]:
+    """Column widths that fit ``limit`` columns where they can: the widest column of text
+    is narrowed first, never below its longest word."""
+    widths = list(widths)
+    floors = [
+        max((display_width(word) for row in cells for word in row[i].split()), default=0)
+        for i in range(len(widths))
+    ]
+    while (excess := sum(widths) + 2 * (len(widths) - 1) - limit) > 0:
+        narrowable = [
+            i for i in range(len(widths)) if not numeric[i] and widths[i] > max(floors[i], 1)
+        ]
+        if not narrowable:
+            break
+        widest = max(narrowable, key=lambda i: widths[i])
+        widths[widest] = max(floors[widest], 1, widths[widest] - excess)
+    return widths
 
 
 def _widths(headers: Sequence[str], cells: Sequence[Sequence[str]]) -> list[int]:
@@ -64,9 +104,17 @@ def _widths(headers: Sequence[str], cells: Sequence[Sequence[str]]) -> list[int]
 
 
 def _wrapped(text: str, room: int) -> list[str]:
-    """``text`` broken between words into lines of at most ``room`` columns (a longer
-    word, say a URL, kept whole)."""
-    return textwrap.wrap(text, width=room, break_long_words=False, break_on_hyphens=False)
+    """``text`` broken between words into lines of at most ``room`` columns, counted as
+    the terminal does (wide characters take two); a longer word, say a URL, kept whole."""
+    lines: list[str] = []
+    current = ""
+    for word in text.split():
+        if current and display_width(current) + 1 + display_width(word) > room:
+            lines.append(current)
+            current = word
+        else:
+            current = f"{current} {word}" if current else word
+    return [*lines, current] if current or not lines else lines
 
 
 def _cell(value: Any) -> str:

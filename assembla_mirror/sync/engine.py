@@ -50,7 +50,16 @@ from assembla_mirror.store.field_views import refresh_field_views
 from assembla_mirror.store.runs import finish_run, get_meta, start_run
 from assembla_mirror.store.search import index_pending
 from assembla_mirror.store.writes import table_totals
-from assembla_mirror.sync import account, activity, downloads, fills, history, links, switches
+from assembla_mirror.sync import (
+    account,
+    activity,
+    downloads,
+    fills,
+    history,
+    links,
+    overall,
+    switches,
+)
 from assembla_mirror.sync.context import SyncContext
 from assembla_mirror.sync.declare import LinkWalk, NewestFirst, PerItem, Stream, WholeList
 from assembla_mirror.sync.lists import list_job, list_jobs
@@ -130,7 +139,9 @@ def _run(
                 time_logs_enabled=bool(credentials.username and credentials.password),
                 streams=STREAMS,
             )
+            forecast = overall.watch(ctx, settings.rate_limit)
             run_phases(ctx)
+            forecast.finish()
         outcome = "success"
     except MirrorError as exc:
         error = str(exc)
@@ -232,25 +243,32 @@ def run_phases(ctx: SyncContext) -> None:
     def stream_reads(conn: Connection, marks_since: str | None = None) -> list[FetchJob]:
         if not ctx.mirrors(events):
             return []
-        return [activity.activity_job(ctx, conn, marks_since=marks_since)]
+        return overall.expect(ctx, [activity.activity_job(ctx, conn, marks_since=marks_since)])
 
     if not ctx.mirrors(events):
         with engine.begin() as conn:
             activity.mark_all(conn, selected)
 
     def lists(conn: Connection) -> list[FetchJob]:
-        return [
-            job
-            for stream in streams_of(ctx, WholeList)
-            for job in list_jobs(ctx, conn, stream, selected)
-        ]
+        return overall.expect(
+            ctx,
+            [
+                job
+                for stream in streams_of(ctx, WholeList)
+                for job in list_jobs(ctx, conn, stream, selected)
+            ],
+        )
 
     def walks(conn: Connection) -> list[FetchJob]:
-        return [
-            job
-            for stream in streams_of(ctx, NewestFirst)
-            for job in walk_jobs(ctx, conn, stream, selected)
-        ]
+        overall.anticipate_links(ctx, conn, selected)  # the tags are listed by now
+        return overall.expect(
+            ctx,
+            [
+                job
+                for stream in streams_of(ctx, NewestFirst)
+                for job in walk_jobs(ctx, conn, stream, selected)
+            ],
+        )
 
     if activity_decides(ctx, selected):
         run_phase(ctx, stream_reads)
