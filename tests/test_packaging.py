@@ -29,6 +29,13 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         names = archive.namelist()
     assert "assembla_mirror/migrations/env.py" in names
     assert any(name.startswith("assembla_mirror/migrations/versions/") for name in names)
+    # the Datasette plugin's templates, and its entry point (Datasette finds it by that)
+    for template in ("row", "table", "query"):
+        assert f"assembla_mirror/read/datasette/plugin/templates/{template}.html" in names
+    (entry_points,) = [name for name in names if name.endswith(".dist-info/entry_points.txt")]
+    with zipfile.ZipFile(wheel) as archive:
+        declared = archive.read(entry_points).decode()
+    assert "[datasette]\nassembla_mirror = assembla_mirror.read.datasette.plugin" in declared
     subprocess.run([*pip, "install", "--no-deps", "--target", str(site), str(wheel)], check=True)
     env = {key: value for key, value in os.environ.items() if not key.startswith("ASSEMBLA_")}
     env["PYTHONPATH"] = str(site)  # ahead of the editable checkout on sys.path
