@@ -19,12 +19,14 @@ the blocks named there.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar, cast
 from weakref import WeakKeyDictionary
 
 from datasette import hookimpl as datasette_hookimpl
+from datasette.database import QueryInterrupted
 from datasette.utils import derive_named_parameters, escape_sqlite, tilde_decode, tilde_encode
 from markupsafe import Markup
 
@@ -45,8 +47,9 @@ def hookimpl(function: _Hook) -> _Hook:
     return cast(_Hook, datasette_hookimpl(function))
 
 
+#: Per Datasette database: whether it is a mirror, and the names it looked up lately.
 _MIRRORS: WeakKeyDictionary[Any, bool] = WeakKeyDictionary()
-_NAMES = NameCache()
+_NAMES: WeakKeyDictionary[Any, NameCache] = WeakKeyDictionary()
 
 
 async def is_mirror(datasette: Any, database: str | None) -> bool:
@@ -62,22 +65,35 @@ async def is_mirror(datasette: Any, database: str | None) -> bool:
     return _MIRRORS[db]
 
 
-async def row_name(datasette: Any, database: str, table: str, key: Any) -> str | None:
-    """The name of the row of ``table`` whose id is ``key`` (None when there is none)."""
+def names_of(datasette: Any, database: str) -> NameCache:
+    """The name cache of Datasette's database ``database``."""
     db = datasette.get_database(database)
-    sql = f"SELECT {NAMES[table]} FROM {escape_sqlite(table)} WHERE id = :id"
-    result = await db.execute(sql, {"id": key})
+    if db not in _NAMES:
+        _NAMES[db] = NameCache()
+    return _NAMES[db]
+
+
+async def _first(datasette: Any, database: str, sql: str, key: Any) -> str | None:
+    """The first column of the first row ``sql`` answers for ``:id`` = ``key``, as text;
+    None for no row, a NULL, or a mirror too old to have the table (a page shows the
+    stored value then, rather than failing)."""
+    try:
+        result = await datasette.get_database(database).execute(sql, {"id": key})
+    except (sqlite3.Error, QueryInterrupted):
+        return None
     row = result.first()
     return None if row is None or row[0] is None else str(row[0])
 
 
+async def row_name(datasette: Any, database: str, table: str, key: Any) -> str | None:
+    """The name of the row of ``table`` whose id is ``key`` (None when there is none)."""
+    sql = f"SELECT {NAMES[table]} FROM {escape_sqlite(table)} WHERE id = :id"
+    return await _first(datasette, database, sql, key)
+
+
 async def field_type(datasette: Any, database: str, _table: str, key: Any) -> str | None:
     """The type of custom field ``key`` (``Team List`` ...)."""
-    result = await datasette.get_database(database).execute(
-        "SELECT type FROM custom_fields WHERE id = :id", {"id": key}
-    )
-    row = result.first()
-    return None if row is None else row[0]
+    return await _first(datasette, database, "SELECT type FROM custom_fields WHERE id = :id", key)
 
 
 def _link(datasette: Any, database: str, table: str, key: Any, name: str) -> Markup:
@@ -109,7 +125,8 @@ def render_cell(
             name = codes.get(value) if isinstance(value, int) else None
             return None if name is None else Markup("{} <small>({})</small>").format(name, value)
         assert target is not None
-        name = await _NAMES.name(database, target, value, partial(row_name, datasette))
+        names = names_of(datasette, database)
+        name = await names.name(target, value, partial(row_name, datasette, database))
         if name is None:  # an id the mirror does not hold: shown as stored
             return None
         return _link(datasette, database, target, value, name)
@@ -129,10 +146,11 @@ def _team_member(row: Any, value: Any, database: str, datasette: Any) -> Any:
     async def person() -> Markup | None:
         if not await is_mirror(datasette, database):
             return None
-        kind = await _NAMES.name(database, FIELD_TYPES, field, partial(field_type, datasette))
+        names = names_of(datasette, database)
+        kind = await names.name(FIELD_TYPES, field, partial(field_type, datasette, database))
         if field_kind(kind) != "person":
             return None
-        name = await _NAMES.name(database, "users", value, partial(row_name, datasette))
+        name = await names.name("users", value, partial(row_name, datasette, database))
         return None if name is None else _link(datasette, database, "users", value, name)
 
     return person

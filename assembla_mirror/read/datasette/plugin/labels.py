@@ -58,23 +58,23 @@ CACHE_SECONDS = 10.0
 #: How many names are kept at most (then the cache starts afresh).
 CACHE_SIZE = 10_000
 
-Lookup = Callable[[str, str, Any], Awaitable[str | None]]
+Lookup = Callable[[str, Any], Awaitable[str | None]]
 
 
 class NameCache:
-    """Recently looked-up names, by (database, table, id), for :data:`CACHE_SECONDS`."""
+    """Recently looked-up names of one database, by (table, id), for :data:`CACHE_SECONDS`."""
 
     def __init__(self) -> None:
-        self._names: dict[tuple[str, str, str], tuple[float, str | None]] = {}
+        self._names: dict[tuple[str, str], tuple[float, str | None]] = {}
 
-    async def name(self, database: str, table: str, key: Any, lookup: Lookup) -> str | None:
+    async def name(self, table: str, key: Any, lookup: Lookup) -> str | None:
         """The name of row ``key`` of ``table``, from the cache or from ``lookup``."""
-        slot = (database, table, str(key))
+        slot = (table, str(key))
         now = time.monotonic()
         held = self._names.get(slot)
         if held is not None and now - held[0] < CACHE_SECONDS:
             return held[1]
-        name = await lookup(database, table, key)
+        name = await lookup(table, key)
         if len(self._names) >= CACHE_SIZE:
             self._names.clear()
         self._names[slot] = (now, name)
