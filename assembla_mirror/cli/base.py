@@ -3,13 +3,17 @@
 Commands live in sibling modules (one per concern) and register themselves on
 :data:`cli`. A command body only parses options, calls the library and renders
 the result; errors derived from :class:`~assembla_mirror.errors.MirrorError`
-become a one-line message and exit status 1 (2 for usage errors, as click does).
+become a message (one line, or wrapped between words on a terminal) and exit status 1
+(2 for usage errors, as click does).
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import shutil
+import sys
+import textwrap
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -22,6 +26,28 @@ from assembla_mirror.errors import ConfigError, MirrorError
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+#: What click prints before an error's message.
+ERROR_PREFIX = "Error: "
+
+
+def for_stderr(message: str) -> str:
+    """``message`` broken between words to fit the terminal stderr shows on, its later
+    lines under its first word (past click's ``Error:``); as it is when stderr is not a
+    terminal, so a log keeps it on one line."""
+    if not sys.stderr.isatty():
+        return message
+    width = max(shutil.get_terminal_size().columns - 1, 40)  # the last column stays free
+    wrapped = textwrap.fill(
+        message,
+        width=width,
+        initial_indent=ERROR_PREFIX,
+        subsequent_indent=" " * len(ERROR_PREFIX),
+        break_long_words=False,  # a path or a URL stays whole
+        break_on_hyphens=False,
+    )
+    return wrapped.removeprefix(ERROR_PREFIX)
+
+
 class MirrorGroup(click.Group):
     """A click group that turns library errors into clean messages instead of tracebacks."""
 
@@ -30,9 +56,9 @@ class MirrorGroup(click.Group):
             return super().invoke(ctx)
         except ConfigError as exc:
             # No context: the top-level usage line would be noise for a subcommand's error.
-            raise click.UsageError(str(exc)) from None
+            raise click.UsageError(for_stderr(str(exc))) from None
         except MirrorError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(for_stderr(str(exc))) from None
         except KeyboardInterrupt:
             click.echo("Interrupted; everything committed so far is kept.", err=True)
             ctx.exit(130)

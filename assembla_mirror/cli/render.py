@@ -21,6 +21,8 @@ def _pad(text: str, width: int, *, right: bool) -> str:
 
 #: ``table(width=...)``'s default: the terminal's width when stdout is one, else no limit.
 AUTO = -1
+#: The fewest columns :func:`hanging` wraps text into, however deep its indent.
+MIN_ROOM = 20
 
 
 def table(
@@ -63,6 +65,18 @@ def table(
     for row in cells:
         out += lines(row)
     return "\n".join(out)
+
+
+def hanging(text: str, indent: str, *, first: str = "", width: int | None = AUTO) -> str:
+    """``first`` then ``text``, broken between words to fit the terminal (``width``: as
+    for :func:`table`), its later lines indented by ``indent``; one line, as given, when
+    not on a terminal (piped output stays a line per item, for grep)."""
+    limit = _limit(width)
+    if limit is None:
+        return first + text
+    head, *rest = _wrapped(text, max(limit - display_width(first), MIN_ROOM))
+    room = max(limit - display_width(indent), MIN_ROOM)
+    return "\n".join([first + head, *(indent + line for line in _wrapped(" ".join(rest), room))])
 
 
 def _limit(width: int | None) -> int | None:

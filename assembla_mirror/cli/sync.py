@@ -314,7 +314,9 @@ def status_command(db: str, runs: int, output_format: str, max_age: int | None) 
 def _echo_status(status: MirrorStatus) -> None:
     """The text ``mirror status`` prints."""
     age = status.staleness_seconds
-    click.echo(f"Mirror {status.database} of account {status.account or '(not synced yet)'}")
+    # The database on a line of its own: a PostgreSQL URL is long enough by itself.
+    click.echo(f"Mirror of account {status.account or '(not synced yet)'}")
+    click.echo(f"Database: {status.database}")
     click.echo(
         "Last successful sync: "
         + (
@@ -341,7 +343,7 @@ def _echo_status(status: MirrorStatus) -> None:
             [
                 (
                     run["id"],
-                    f"{run['started_at']:%Y-%m-%d %H:%M:%S}",
+                    f"{run['started_at']:%Y-%m-%d %H:%M}",
                     run["outcome"],
                     run["mode"],
                     run["requests"],

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from assembla_mirror.cli.base import cli, db_option
-from assembla_mirror.cli.render import markdown_table, table
+from assembla_mirror.cli.render import hanging, markdown_table, table
 from assembla_mirror.read.charts import check_chart_path, write_chart
 from assembla_mirror.read.datasette import serve, write_metadata
 from assembla_mirror.read.datasette.serve import check_servable, datasette_cli
@@ -229,6 +229,10 @@ def activity_command(
     emit(report, fmt, activity_text)
 
 
+#: Where an event's later lines start: under its text, past the time.
+EVENT_INDENT = " " * 7
+
+
 def activity_text(report: Report) -> str:
     """The summary as the original wrapper printed it: per space, an event per paragraph."""
     lines = [report.title]
@@ -240,12 +244,11 @@ def activity_text(report: Report) -> str:
             current = record["space"]
             lines += ["", str(current), "=" * len(str(current))]
         moment: datetime = record["time"]
-        lines.append(
-            f"{moment:%H:%M}  {record['author']} {record['operation']} "
-            f"{record['object']}: {record['title']}"
-        )
+        event = f"{record['author']} {record['operation']} {record['object']}: {record['title']}"
+        lines.append(hanging(event, EVENT_INDENT, first=f"{moment:%H:%M}  "))
         if record["details"]:
-            lines.append(f"       {clip(record['details'], 100)}")
+            details = clip(record["details"], 100)
+            lines.append(hanging(details, EVENT_INDENT, first=EVENT_INDENT))
         if record["url"]:
             lines.append(f"       {record['url']}")
     return "\n".join(lines)

@@ -47,9 +47,10 @@ def secret_url(synced_postgres_account: PostgresAccount) -> str:
 def test_status_names_the_mirror_with_its_password_hidden(secret_url: str) -> None:
     result = CliRunner().invoke(cli, ["status", "--db", secret_url])
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[0] == (
-        f"Mirror {shown_as(secret_url)} of account mirror.demo"
-    )
+    assert result.output.splitlines()[:2] == [
+        "Mirror of account mirror.demo",
+        f"Database: {shown_as(secret_url)}",
+    ]
     assert PASSWORD not in result.output
 
 
@@ -61,7 +62,7 @@ def test_a_password_given_as_a_url_parameter_is_hidden_too(
     result = CliRunner().invoke(cli, ["status", "--db", url])
     assert result.exit_code == 0, result.output
     hidden = url.replace(f"password={PASSWORD}", "password=***")
-    assert result.output.splitlines()[0] == f"Mirror {hidden} of account mirror.demo"
+    assert result.output.splitlines()[1] == f"Database: {hidden}"
     assert PASSWORD not in result.output
 
 
@@ -88,7 +89,7 @@ def test_status_in_an_80_column_terminal_never_shows_the_password(secret_url: st
     env = terminal_env("xterm") | {"ASSEMBLA_MIRROR_DB": secret_url}
     status, shown, _ = in_terminal(["status"], env, columns=80)
     assert status == 0, shown
-    assert f"Mirror {shown_as(secret_url)} of account" in shown
+    assert f"Database:{shown_as(secret_url)}" in unwrapped(shown)
     assert PASSWORD not in unwrapped(shown)
 
 

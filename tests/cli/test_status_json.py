@@ -205,12 +205,13 @@ def test_text_format_is_unchanged(synced: str) -> None:
     assert default.exit_code == 0, default.output
     assert default.stderr == ""
     lines = default.stdout.splitlines()
-    assert lines[0] == f"Mirror {database_target(synced)} of account " + lines[0].split()[-1]
+    assert lines[0] == "Mirror of account " + lines[0].split()[-1]
+    assert lines[1] == f"Database: {database_target(synced)}"
     assert re.fullmatch(
-        r"Last successful sync: \d{4}-\d\d-\d\d \d\d:\d\d UTC \(\d+s ago\)", lines[1]
+        r"Last successful sync: \d{4}-\d\d-\d\d \d\d:\d\d UTC \(\d+s ago\)", lines[2]
     )
-    assert lines[2] == "Comments mirrored: yes"
-    assert lines[3] == "Also mirrored: no associations, no files"
+    assert lines[3] == "Comments mirrored: yes"
+    assert lines[4] == "Also mirrored: no associations, no files"
     for args in (
         ["--format", "text"],
         ["--max-age", "1d"],
