@@ -345,4 +345,4 @@ def test_the_demos_hints_fit_80_columns_and_work_from_a_checkout(tmp_path: Path)
     shown = [line.replace(str(db), "demo.db") for line in hints]
     assert all(len(line) < 80 for line in shown), shown
     assert "  pip install -e '.[datasette,pandas]'    # once, in the checkout" in shown
-    assert "  mirror datasette --db demo.db" in shown
+    assert "  mirror datasette --db demo.db    # charts: /-/dashboards/assembla" in shown
