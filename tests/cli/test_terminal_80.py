@@ -11,6 +11,7 @@ show the percentage and the ETA.
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import subprocess
@@ -27,7 +28,19 @@ import pytest
 from assembla_mirror.simulator import Simulator
 from assembla_mirror.sync.engine import TIME_LOGS_SKIPPED
 
-pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+#: Set to 1 (CI does) to make a missing tmux fail these tests rather than skip them.
+REQUIRE_ENV = "MIRROR_REQUIRE_TERMINAL"
+
+
+@pytest.fixture(autouse=True)
+def _tmux_installed() -> None:
+    """Skip without tmux, saying how to get it; fail instead where it is required."""
+    if shutil.which("tmux") is None:
+        reason = "tmux is not installed; install it with: apt-get install tmux"
+        if os.environ.get(REQUIRE_ENV) == "1":
+            pytest.fail(f"{reason} ({REQUIRE_ENV}=1)")
+        pytest.skip(reason)
+
 
 COLUMNS = 80
 #: Printed by the pane's script once the commands are done.
