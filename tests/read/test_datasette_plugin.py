@@ -246,3 +246,13 @@ def test_a_team_list_value_shows_the_person(ds: Datasette, synced_mirror: Path) 
     assert f'<td class="col-value type-str">{escape(str(text_value))}</td>' in (
         get(ds, "/assembla/ticket_custom_fields", value=str(text_value)).text
     )
+
+
+@pytest.mark.parametrize("name", ["tickets_closed_between", "open_tickets_by_status_and_milestone"])
+def test_ticket_queries_name_the_missing_milestone(ds: Datasette, name: str) -> None:
+    exported = list(
+        csv.DictReader(io.StringIO(get(ds, f"/-/mirror-export/assembla/{name}.csv").text))
+    )
+    milestones = {row["milestone"] for row in exported}
+    assert "" not in milestones
+    assert "(no milestone)" in milestones

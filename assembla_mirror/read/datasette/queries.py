@@ -53,7 +53,7 @@ GROUP BY s.id, m.id, milestone
 ORDER BY hours DESC"""
 
 OPEN_TICKETS = f"""
-SELECT s.name AS space, COALESCE(m.title, '(no milestone)') AS milestone, m.due_date,
+SELECT s.name AS space, {X.ticket_milestone} AS milestone, m.due_date,
        k.status, COUNT(*) AS tickets,
        ROUND(SUM(COALESCE(k.total_estimate, 0)), 2) AS estimate
 FROM tickets AS k
@@ -87,7 +87,7 @@ WHERE k.state = 1 AND {SPACE}
 ORDER BY idle_days DESC, space, k.number"""
 
 CLOSED_TICKETS = f"""
-SELECT s.name AS space, k.number, k.summary, k.status, m.title AS milestone,
+SELECT s.name AS space, k.number, k.summary, k.status, {X.ticket_milestone} AS milestone,
        {X.assignee} AS assignee, k.completed_date,
        ROUND((SELECT SUM(t.hours) FROM tasks AS t WHERE t.ticket_id = k.id), 2) AS hours
 FROM tickets AS k
