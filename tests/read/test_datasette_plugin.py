@@ -256,3 +256,31 @@ def test_ticket_queries_name_the_missing_milestone(ds: Datasette, name: str) -> 
     milestones = {row["milestone"] for row in exported}
     assert "" not in milestones
     assert "(no milestone)" in milestones
+
+
+def test_plain_datasette_gets_the_mirror_s_metadata(
+    synced_mirror: Path, metadata: dict[str, Any]
+) -> None:
+    # `datasette assembla.db` with no -m: the plugin supplies what mirror datasette writes
+    plain = serve([synced_mirror])
+    assert get(plain, "/-/metadata.json").json()["title"] == metadata["title"]
+    database = get(plain, "/assembla.json").json()
+    assert {query["name"] for query in database["queries"]} == set(QUERIES)
+    facets = get(plain, "/assembla/ticket_overview.json", _size="1").json()["facet_results"]
+    assert set(facets) == set(
+        metadata["databases"]["assembla"]["tables"]["ticket_overview"]["facets"]
+    )
+    get(plain, "/-/dashboards/assembla")
+
+
+def test_metadata_given_with_m_wins(synced_mirror: Path, metadata: dict[str, Any]) -> None:
+    own = {
+        "title": "Our team's mirror",
+        "databases": {"assembla": {"tables": {"tickets": {"facets": ["status"]}}}},
+    }
+    served = serve([synced_mirror], own)
+    assert get(served, "/-/metadata.json").json()["title"] == "Our team's mirror"
+    facets = get(served, "/assembla/tickets.json", _size="1").json()["facet_results"]
+    assert set(facets) == {"status"}
+    # what -m leaves unsaid still comes from the plugin
+    assert get(served, "/assembla/tickets_closed_between").status_code == 200

@@ -11,7 +11,9 @@ databases that are mirrors (they hold ``mirror_meta``) and leaves others alone:
 * a table's column descriptions fold under one line instead of filling the screen
   before any data (each column's menu still shows its own);
 * a canned query's page says how many rows it shows at most and links to every row
-  as CSV (:mod:`.export`), which Datasette's own CSV link cuts at that limit.
+  as CSV (:mod:`.export`), which Datasette's own CSV link cuts at that limit;
+* a mirror served without its metadata (plain ``datasette assembla.db``) gets it all
+  the same: descriptions, facets, queries, the dashboard (:mod:`.automatic`).
 
 The templates (``templates/``) extend Datasette's own (``default:``) and change only
 the blocks named there.
@@ -30,6 +32,7 @@ from datasette.database import QueryInterrupted
 from datasette.utils import derive_named_parameters, escape_sqlite, tilde_decode, tilde_encode
 from markupsafe import Markup
 
+from assembla_mirror.read.datasette.plugin.automatic import mirror_metadata
 from assembla_mirror.read.datasette.plugin.export import ROUTE, export_csv, export_url
 from assembla_mirror.read.datasette.plugin.labels import CODES, NAMES, REFERENCES, NameCache
 from assembla_mirror.store.field_views import field_kind
@@ -193,6 +196,12 @@ async def _query_variables(datasette: Any, database: str, request: Any) -> dict[
         "mirror_row_limit": datasette.setting("max_returned_rows"),
         "mirror_export_url": datasette.urls.path(export_url(database, name, params)),
     }
+
+
+@hookimpl
+def get_metadata(datasette: Any) -> dict[str, Any]:
+    """The mirrors' metadata, for plain ``datasette assembla.db`` (:mod:`.automatic`)."""
+    return mirror_metadata(datasette)
 
 
 @hookimpl

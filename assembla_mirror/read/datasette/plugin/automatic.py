@@ -1,0 +1,91 @@
+"""The metadata of a mirror served without it: plain ``datasette assembla.db``.
+
+``mirror datasette`` writes the metadata beside the database and passes it to
+Datasette (``-m``). Someone running plain ``datasette assembla.db`` would get bare
+tables: no descriptions, facets, queries or charts. Through Datasette's
+``get_metadata`` hook the plugin supplies the same metadata for every mirror it
+serves, built from the file as ``mirror datasette`` builds it; metadata given
+with ``-m`` still takes precedence, key by key (Datasette merges them so).
+
+Datasette asks for metadata many times a page, so what was built is kept for
+:data:`CACHE_SECONDS` per file: long enough to cost nothing, short enough to
+follow a sync that adds a custom field (its typed view) while Datasette runs.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+from assembla_mirror.errors import MirrorError
+from assembla_mirror.read.datasette.metadata import build_metadata
+from assembla_mirror.store.database import open_readonly
+
+__all__ = ["CACHE_SECONDS", "mirror_metadata"]
+
+#: How long the metadata built for a file is reused.
+CACHE_SECONDS = 60.0
+
+#: By (file, name served as): when it was built, and the metadata (empty: not a mirror).
+_BUILT: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+
+
+def _is_mirror_file(path: str) -> bool:
+    """Whether the SQLite file at ``path`` holds a mirror (read only, never created)."""
+    try:
+        uri = f"{Path(path).resolve().as_uri()}?mode=ro"
+        with closing(sqlite3.connect(uri, uri=True)) as conn:
+            found = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'mirror_meta'"
+            ).fetchone()
+    except (sqlite3.Error, OSError, ValueError):
+        return False
+    return found is not None
+
+
+def _build(path: str, name: str) -> dict[str, Any]:
+    """The metadata of the mirror at ``path`` served as ``name``; empty for a file that is
+    not a mirror or cannot be read as one (an older schema: ``mirror datasette``
+    upgrades it)."""
+    if not _is_mirror_file(path):
+        return {}
+    try:
+        engine = open_readonly(path)
+    except MirrorError:
+        return {}
+    try:
+        with engine.connect() as conn:
+            return build_metadata(conn, name)
+    finally:
+        engine.dispose()
+
+
+def _metadata_of(path: str, name: str) -> dict[str, Any]:
+    """:func:`_build`, reused for :data:`CACHE_SECONDS`."""
+    now = time.monotonic()
+    held = _BUILT.get((path, name))
+    if held is None or now - held[0] >= CACHE_SECONDS:
+        held = (now, _build(path, name))
+        _BUILT[(path, name)] = held
+    return held[1]
+
+
+def mirror_metadata(datasette: Any) -> dict[str, Any]:
+    """Metadata for every mirror ``datasette`` serves from a file, in Datasette's format:
+    each mirror's database entry, and the title and dashboard of the first mirror."""
+    merged: dict[str, Any] = {}
+    for name, database in list(datasette.databases.items()):
+        path = getattr(database, "path", None)
+        if not path or getattr(database, "is_memory", False):
+            continue
+        built = _metadata_of(str(path), name)
+        if not built:
+            continue
+        if not merged:  # the first mirror names the instance and draws the dashboard
+            merged = {key: value for key, value in built.items() if key != "databases"}
+            merged["databases"] = {}
+        merged["databases"][name] = built["databases"][name]
+    return merged
