@@ -14,7 +14,7 @@ import httpx
 from assembla_mirror.store.named_views import PRIORITIES
 from tests.browser.chromium import Browser, Element
 from tests.browser.server import BrowserMirror
-from tests.browser.test_datasette_pages import query, rows
+from tests.browser.test_datasette_pages import non_adjacent_words, query, rows
 
 
 def facet(page: Element, name: str) -> dict[str, str]:
@@ -108,3 +108,32 @@ def test_the_dashboard_draws_every_chart(browser: Browser) -> None:
     assert len(drawn) >= 4, len(drawn)
     assert "Hours per week" in body
     assert "Cumulative flow" in body
+
+
+def test_the_tickets_search_box_takes_all_the_words(
+    browser: Browser, browser_mirror: BrowserMirror
+) -> None:
+    # The same words the search query is tried with: the table's own search box agrees.
+    space, number, first, second = non_adjacent_words(browser_mirror)
+    page = browser.open(f"/{browser_mirror.database}/ticket_overview?_size=max&space={space}")
+    (ticket,) = [
+        row
+        for row in rows(page.one("table", class_="rows-and-columns"))
+        if row["number"] == str(number)
+    ]
+    search = f"{second} {first}".replace(" ", "+")
+    found = browser.open(f"/{browser_mirror.database}/tickets?_search={search}&_size=max")
+    summaries = {row["summary"] for row in rows(found.one("table", class_="rows-and-columns"))}
+    assert ticket["summary"] in summaries
+
+
+def test_the_hours_by_milestone_view_labels_what_has_no_milestone(
+    browser: Browser, browser_mirror: BrowserMirror
+) -> None:
+    page = browser.open(f"/{browser_mirror.database}/hours_by_milestone?_size=max")
+    shown = rows(page.one("table", class_="rows-and-columns"))
+    titles = {row["milestone_title"] for row in shown}
+    assert "" not in titles
+    assert "(no milestone)" in titles
+    ((total,),) = query(browser_mirror, "SELECT ROUND(SUM(hours), 2) FROM tasks")
+    assert round(sum(float(row["hours"] or 0) for row in shown), 2) == total
