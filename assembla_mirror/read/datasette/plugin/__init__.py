@@ -29,13 +29,14 @@ from weakref import WeakKeyDictionary
 
 from datasette import hookimpl as datasette_hookimpl
 from datasette.database import QueryInterrupted
-from datasette.utils import derive_named_parameters, escape_sqlite, tilde_decode, tilde_encode
+from datasette.utils import derive_named_parameters, tilde_decode, tilde_encode
 from markupsafe import Markup
 
 from assembla_mirror.read.datasette.plugin.automatic import mirror_metadata
 from assembla_mirror.read.datasette.plugin.export import ROUTE, export_csv, export_url
-from assembla_mirror.read.datasette.plugin.labels import CODES, NAMES, REFERENCES, NameCache
+from assembla_mirror.read.datasette.plugin.labels import CODES, REFERENCES, NameCache
 from assembla_mirror.store.field_views import field_kind
+from assembla_mirror.store.row_names import FIELD_TYPE_QUERY, NAMES, name_query
 
 #: The table that marks a database as a mirror.
 MIRROR_MARK = "mirror_meta"
@@ -90,13 +91,12 @@ async def _first(datasette: Any, database: str, sql: str, key: Any) -> str | Non
 
 async def row_name(datasette: Any, database: str, table: str, key: Any) -> str | None:
     """The name of the row of ``table`` whose id is ``key`` (None when there is none)."""
-    sql = f"SELECT {NAMES[table]} FROM {escape_sqlite(table)} WHERE id = :id"
-    return await _first(datasette, database, sql, key)
+    return await _first(datasette, database, name_query(table), key)
 
 
 async def field_type(datasette: Any, database: str, _table: str, key: Any) -> str | None:
     """The type of custom field ``key`` (``Team List`` ...)."""
-    return await _first(datasette, database, "SELECT type FROM custom_fields WHERE id = :id", key)
+    return await _first(datasette, database, FIELD_TYPE_QUERY, key)
 
 
 def _link(datasette: Any, database: str, table: str, key: Any, name: str) -> Markup:

@@ -2,7 +2,8 @@
 
 Assembla's cross references are not declared as foreign keys (they may name a row
 the mirror does not hold), so Datasette cannot label them itself. These tables say
-what names each kind of id or code, for the plugin's cells and row titles.
+what names each kind of id or code, for the plugin's cells and row titles (the SQL
+that reads a row's name is the store's: :mod:`assembla_mirror.store.row_names`).
 """
 
 from __future__ import annotations
@@ -13,24 +14,7 @@ from typing import Any
 
 from assembla_mirror.store.named_views import PRIORITIES, STATES
 
-__all__ = ["CODES", "NAMES", "REFERENCES", "NameCache"]
-
-_PERSON = "COALESCE(name, login)"
-_TICKET = "'#' || number || ' ' || COALESCE(summary, '')"
-
-#: What names a row, by table: SQL over that row. It titles the row's page and labels
-#: the ids that point at the row (tickets by ``#number``, as Assembla shows them).
-NAMES: dict[str, str] = {
-    "tickets": _TICKET,
-    "deleted_tickets": _TICKET,
-    "spaces": "name",
-    "users": _PERSON,
-    "milestones": "title",
-    "ticket_statuses": "name",
-    "custom_fields": "title",
-    "tags": "name",
-    "attachments": "filename",
-}
+__all__ = ["CODES", "REFERENCES", "NameCache"]
 
 #: Columns holding another row's id, by column name: the table of that row.
 REFERENCES: dict[str, str] = {
