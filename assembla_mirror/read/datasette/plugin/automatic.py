@@ -14,15 +14,12 @@ follow a sync that adds a custom field (its typed view) while Datasette runs.
 
 from __future__ import annotations
 
-import sqlite3
 import time
-from contextlib import closing
-from pathlib import Path
 from typing import Any
 
 from assembla_mirror.errors import MirrorError
 from assembla_mirror.read.datasette.metadata import build_metadata
-from assembla_mirror.store.database import open_readonly
+from assembla_mirror.store.database import current_revision, head_revision, open_readonly
 
 __all__ = ["CACHE_SECONDS", "mirror_metadata"]
 
@@ -33,30 +30,18 @@ CACHE_SECONDS = 60.0
 _BUILT: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
 
 
-def _is_mirror_file(path: str) -> bool:
-    """Whether the SQLite file at ``path`` holds a mirror (read only, never created)."""
-    try:
-        uri = f"{Path(path).resolve().as_uri()}?mode=ro"
-        with closing(sqlite3.connect(uri, uri=True)) as conn:
-            found = conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'mirror_meta'"
-            ).fetchone()
-    except (sqlite3.Error, OSError, ValueError):
-        return False
-    return found is not None
-
-
 def _build(path: str, name: str) -> dict[str, Any]:
     """The metadata of the mirror at ``path`` served as ``name``; empty for a file that is
-    not a mirror or cannot be read as one (an older schema: ``mirror datasette``
-    upgrades it)."""
-    if not _is_mirror_file(path):
-        return {}
+    not a mirror at this version's schema (another application's database, an empty
+    file, an older mirror: ``mirror datasette`` upgrades that one), which the store
+    tells, read only."""
     try:
         engine = open_readonly(path)
     except MirrorError:
         return {}
     try:
+        if current_revision(engine) != head_revision():
+            return {}
         with engine.connect() as conn:
             return build_metadata(conn, name)
     finally:
