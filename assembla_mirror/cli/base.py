@@ -13,7 +13,6 @@ import functools
 import re
 import shutil
 import sys
-import textwrap
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -21,6 +20,7 @@ import click
 
 from assembla_mirror import __version__
 from assembla_mirror.api.settings import DEFAULT_DB_PATH, ClientSettings
+from assembla_mirror.cli.render import fill
 from assembla_mirror.errors import ConfigError, MirrorError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -36,15 +36,9 @@ def for_stderr(message: str) -> str:
     terminal, so a log keeps it on one line."""
     if not sys.stderr.isatty():
         return message
-    width = max(shutil.get_terminal_size().columns - 1, 40)  # the last column stays free
-    wrapped = textwrap.fill(
-        message,
-        width=width,
-        initial_indent=ERROR_PREFIX,
-        subsequent_indent=" " * len(ERROR_PREFIX),
-        break_long_words=False,  # a path or a URL stays whole
-        break_on_hyphens=False,
-    )
+    indent = " " * len(ERROR_PREFIX)
+    columns = shutil.get_terminal_size().columns
+    wrapped = fill(message, columns, first=ERROR_PREFIX, indent=indent, floor=40)
     return wrapped.removeprefix(ERROR_PREFIX)
 
 

@@ -10,12 +10,11 @@ two tables, cutting long values to the width.
 from __future__ import annotations
 
 import re
-import textwrap
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from assembla_mirror.cli.render import display_width, table
+from assembla_mirror.cli.render import display_width, fill, table
 from assembla_mirror.cli.use import clip
 from assembla_mirror.read.reports.flow import CYCLE_STATS, CycleReport, FlowReport
 from assembla_mirror.read.reports.timeline import Timeline
@@ -49,15 +48,6 @@ def flow_text(report: FlowReport, width: int = 80) -> str:
     if cut:
         lines += ["", fill("Columns: " + "; ".join(cut), width)]
     return "\n".join(lines)
-
-
-def fill(text: str, width: int) -> str:
-    """``text`` broken between words to fit ``width`` columns, the last one left free (some
-    terminals wrap as soon as it is written). Never inside a word: not at a hyphen (a date,
-    ``2025-12-09``), and a word longer than a line (a URL) is kept whole."""
-    return textwrap.fill(
-        text, width=max(width - 1, 20), break_long_words=False, break_on_hyphens=False
-    )
 
 
 def _width(shown: list[str], needs: list[int]) -> int:

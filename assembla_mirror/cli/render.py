@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import textwrap
 import unicodedata
 from collections.abc import Sequence
 from typing import Any
@@ -65,6 +66,21 @@ def table(
     for row in cells:
         out += lines(row)
     return "\n".join(out)
+
+
+def fill(text: str, width: int, *, first: str = "", indent: str = "", floor: int = 20) -> str:
+    """``first`` and ``text`` broken between words to fit a terminal ``width`` columns wide,
+    the last column left free (some terminals wrap as soon as it is written), later lines
+    indented by ``indent``; never less than ``floor`` columns. Never inside a word: not at
+    a hyphen (a date, ``2025-12-09``), and a word longer than a line (a URL) is kept whole."""
+    return textwrap.fill(
+        text,
+        width=max(width - 1, floor),
+        initial_indent=first,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
 
 
 def hanging(text: str, indent: str, *, first: str = "", width: int | None = AUTO) -> str:
